@@ -1,0 +1,1 @@
+"""Our FastAGI server: panoramisk's parsing, with the EOF and async-HANGUP guards it lacks."""

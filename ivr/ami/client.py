@@ -1,0 +1,150 @@
+"""AMI client: login with the secret from settings, reconnect, notice half-open links.
+
+panoramisk's Manager reconnects when the socket closes but sends its pings without ever
+checking a reply, so a peer that stops answering without closing goes unnoticed. Here a
+watchdog sends Ping and waits for the reply; a missing reply aborts the transport, which
+makes the Manager reconnect. Events are queued and handled one at a time, in the order
+Asterisk sent them: queue events for one call arrive within milliseconds of each other and
+must not race each other into the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import structlog
+from panoramisk import Manager
+
+from ivr.errors import AmiError
+from ivr.settings import Settings, resolve_ami_secret
+
+log = structlog.get_logger(__name__)
+
+Event = Mapping[str, str]
+EventHandler = Callable[[Event], Awaitable[None]]
+# panoramisk's own pinger never checks replies; ours does, so push its first ping out of reach
+_NEVER = 10 * 365 * 24 * 3600
+
+
+class AmiClient:
+    """One logged-in AMI connection that survives Asterisk restarts."""
+
+    def __init__(
+        self, *, host: str, port: int, username: str, secret: str, ping_interval: float
+    ) -> None:
+        self.ping_interval = ping_interval
+        self.logged_in = asyncio.Event()
+        self._handlers: dict[str, list[EventHandler]] = {}
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._manager = Manager(
+            host=host,
+            port=port,
+            username=username,
+            secret=secret,
+            ping_delay=_NEVER,
+            reconnect_timeout=1,
+            events="on",
+            loop=asyncio.get_running_loop(),
+            log=logging.getLogger("ivr.ami.panoramisk"),
+            on_login=self._on_login,
+            on_disconnect=self._on_disconnect,
+        )
+        self._manager.register_event("*", self._enqueue)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AmiClient:
+        """A client for the Asterisk these settings describe."""
+        return cls(
+            host=settings.ami_host,
+            port=settings.ami_port,
+            username=settings.ami_username,
+            secret=resolve_ami_secret(settings),
+            ping_interval=settings.ami_ping_interval,
+        )
+
+    def on(self, event_name: str, handler: EventHandler) -> None:
+        """Call HANDLER for every event of that name, in arrival order."""
+        self._handlers.setdefault(event_name, []).append(handler)
+
+    async def start(self) -> None:
+        """Connect in the background; Asterisk may come up later."""
+        self._manager.connect()
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._deliver_events(), name="ami-events"),
+            loop.create_task(self._watchdog(), name="ami-watchdog"),
+        ]
+
+    async def wait_logged_in(self, timeout: float) -> None:
+        """Wait until logged in, or raise AmiError."""
+        try:
+            await asyncio.wait_for(self.logged_in.wait(), timeout)
+        except TimeoutError as exc:
+            raise AmiError(f"AMI not logged in after {timeout:.0f} s") from exc
+
+    async def action(self, fields: Mapping[str, str | list[str]], timeout: float = 10.0) -> Any:
+        """Send an action and return its response; errors become AmiError."""
+        if not self.logged_in.is_set():
+            raise AmiError(f"AMI not connected; cannot send {fields.get('Action')}")
+        try:
+            reply = await asyncio.wait_for(self._manager.send_action(dict(fields)), timeout)
+        except TimeoutError as exc:
+            raise AmiError(f"AMI {fields.get('Action')} got no reply in {timeout} s") from exc
+        first = reply[0] if isinstance(reply, list) else reply
+        if first.get("Response") == "Error":
+            raise AmiError(f"AMI {fields.get('Action')} failed: {first.get('Message')}")
+        return reply
+
+    async def close(self) -> None:
+        """Stop the watchdog and event delivery and close the connection for good."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._manager.close()
+        self.logged_in.clear()
+
+    def _enqueue(self, _manager: Manager, event: Any) -> None:
+        self._events.put_nowait(event)
+
+    async def _deliver_events(self) -> None:
+        while True:
+            event = await self._events.get()
+            for handler in self._handlers.get(event.get("Event", ""), ()):
+                try:
+                    await handler(event)
+                except Exception:
+                    log.exception("ami_event_handler_failed", ami_event=event.get("Event"))
+
+    async def _watchdog(self) -> None:
+        while True:
+            await asyncio.sleep(self.ping_interval)
+            if not self.logged_in.is_set():
+                continue
+            try:
+                await asyncio.wait_for(
+                    self._manager.send_action({"Action": "Ping"}), self.ping_interval
+                )
+            except TimeoutError:
+                log.warning("ami_half_open", silent_seconds=self.ping_interval)
+                self._abort_transport()
+
+    def _abort_transport(self) -> None:
+        self.logged_in.clear()
+        protocol = self._manager.protocol
+        if protocol is not None and protocol.transport is not None:
+            protocol.transport.abort()  # connection_lost follows: the Manager reconnects
+
+    def _on_login(self, _manager: Manager) -> None:
+        log.info("ami_logged_in")
+        self.logged_in.set()
+
+    def _on_disconnect(self, _manager: Manager, exc: object) -> None:
+        log.warning("ami_disconnected", error=str(exc) if exc else None)
+        self.logged_in.clear()

@@ -1,0 +1,122 @@
+"""`ivr serve`: FastAGI, AMI and the web app in one asyncio process."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from types import TracebackType
+from typing import Any
+
+import structlog
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ivr.agi.server import FastAgiServer
+from ivr.ami.client import AmiClient
+from ivr.cases.taxonomy import load_taxonomy
+from ivr.db.engine import make_engine, make_sessionmaker
+from ivr.db.migrate import upgrade_database
+from ivr.dialplans import build_routes
+from ivr.errors import ModelUnavailable
+from ivr.handlers.queue_events import QueueEventHandlers
+from ivr.services import Services
+from ivr.settings import Settings
+from ivr.speech.asr import Transcriber
+from ivr.web.app import make_app
+
+log = structlog.get_logger(__name__)
+
+
+class IvrRuntime:
+    """Everything `ivr serve` runs, started and stopped in order (tests use it in-process)."""
+
+    def __init__(self, settings: Settings, *, transcriber: Transcriber | None = None) -> None:
+        self.settings = settings
+        self._transcriber = transcriber  # benchmarks pass an instrumented one
+        self.engine: AsyncEngine | None = None
+        self.services: Services | None = None
+        self.ami: AmiClient | None = None
+        self.agi: FastAgiServer | None = None
+        self._web: web.AppRunner | None = None
+
+    async def __aenter__(self) -> IvrRuntime:
+        s = self.settings
+        await upgrade_database(s.database_url)
+        self.engine = make_engine(s.database_url)
+        self.services = Services(
+            settings=s,
+            db=make_sessionmaker(self.engine),
+            transcriber=self._transcriber or Transcriber(s),
+            taxonomy=load_taxonomy(),
+        )
+        await self._load_speech_model()
+        await self.start_ami()
+        await self.start_agi()
+        await self._start_web()
+        log.info("ivr_serving", agi_port=s.agi_port, ami_port=s.ami_port, web_port=s.web_port)
+        return self
+
+    async def _load_speech_model(self) -> None:
+        # loading takes seconds: do it now, not while the first caller waits
+        assert self.services is not None
+        try:
+            await self.services.transcriber.load()
+        except ModelUnavailable as exc:
+            log.warning("speech_model_unavailable", reason=str(exc))
+
+    async def start_ami(self) -> None:
+        """Connect to AMI (in the background; Asterisk may come up later)."""
+        assert self.services is not None
+        s = self.settings
+        self.ami = AmiClient.from_settings(s)
+        QueueEventHandlers(self.services).register(self.ami)
+        await self.ami.start()
+
+    async def start_agi(self) -> None:
+        """Listen for FastAGI (tests stop and restart it to simulate the ivr being down)."""
+        assert self.services is not None
+        self.agi = FastAgiServer(build_routes(self.services))
+        await self.agi.start(self.settings.agi_host, self.settings.agi_port)
+
+    async def stop_agi(self) -> None:
+        """Stop listening for FastAGI; calls then take the dialplan's fallback."""
+        if self.agi is not None:
+            await self.agi.stop()
+            self.agi = None
+
+    async def _start_web(self) -> None:
+        self._web = web.AppRunner(make_app(self.health), access_log=None)
+        await self._web.setup()
+        await web.TCPSite(self._web, self.settings.web_host, self.settings.web_port).start()
+
+    def health(self) -> dict[str, Any]:
+        """What /healthz reports."""
+        ami_ok = self.ami is not None and self.ami.logged_in.is_set()
+        return {"ami_logged_in": ami_ok, "agi_listening": self.agi is not None}
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop_agi()
+        log.debug("ivr_stop_step", done="agi")
+        if self._web is not None:
+            await self._web.cleanup()
+        log.debug("ivr_stop_step", done="web")
+        if self.ami is not None:
+            await self.ami.close()
+        log.debug("ivr_stop_step", done="ami")
+        if self.services is not None:
+            self.services.transcriber.close()
+        if self.engine is not None:
+            await self.engine.dispose()
+        log.info("ivr_stopped")
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with IvrRuntime(settings):
+        await stop.wait()

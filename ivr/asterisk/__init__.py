@@ -1,0 +1,1 @@
+"""The bundled Asterisk 22: provisioning, configuration rendering and process control."""

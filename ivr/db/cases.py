@@ -1,0 +1,282 @@
+"""Cases (工单): the IVR's draft, the agent's registration (受理) and a caller's history.
+
+Every change is one transaction together with its audit entry. Registration checks the
+version the agent edited, so an edit made on stale data is refused instead of overwriting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import Select, func, inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ivr.db.calls import Sessions, lock_call
+from ivr.db.engine import utcnow
+from ivr.db.models import (
+    Call,
+    Case,
+    CaseChannel,
+    CaseEvent,
+    CaseEventKind,
+    CaseStatus,
+    Outcome,
+    Priority,
+    snapshot,
+)
+from ivr.db.numbering import DEFAULT_TIMEZONE, allocate_case_number
+from ivr.errors import RecordNotFound, StaleEdit, ValidationError
+
+# What an agent may correct when registering; status and number follow the workflow.
+EDITABLE_FIELDS = frozenset(
+    {"caller_name", "contact_phone", "address", "category", "department", "priority"}
+    | {"summary", "transcript", "whistleblower", "leader_handled", "needs_callback"}
+)
+# What the IVR (or a fallback handler) fills in when it drafts a case.
+DRAFT_FIELDS = frozenset(
+    {"caller_number", "transcript", "transcript_available", "category", "department"}
+    | {"priority", "summary", "address", "contact_phone", "abandoned", "needs_callback"}
+    | {"channel"}
+)
+_CHOICES: Mapping[str, type[Priority] | type[CaseChannel]] = {
+    "priority": Priority,
+    "channel": CaseChannel,
+}
+_EVENT_COUNT = (
+    select(func.count(CaseEvent.id)).where(CaseEvent.case_id == Case.id).scalar_subquery()
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseView:
+    """A snapshot of a case (not tied to a session); `events` counts its audit entries."""
+
+    id: int
+    number: str | None
+    status: CaseStatus
+    channel: CaseChannel
+    caller_number: str
+    caller_name: str | None
+    transcript: str
+    transcript_available: bool
+    category: str
+    department: str
+    priority: Priority
+    summary: str
+    address: str | None
+    contact_phone: str | None
+    whistleblower: bool
+    abandoned: bool
+    needs_callback: bool
+    leader_handled: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    events: int
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the case still needs work."""
+        return self.status.is_open
+
+
+async def create_draft(
+    sm: Sessions,
+    *,
+    call_uniqueid: str | None,
+    caller_number: str,
+    transcript: str,
+    transcript_available: bool,
+    category: str,
+    department: str,
+    priority: str,
+    summary: str,
+    address: str | None,
+    contact_phone: str | None,
+    abandoned: bool = False,
+    needs_callback: bool = False,
+    actor: str = "ivr",
+    channel: str = CaseChannel.PHONE,
+    at: datetime | None = None,
+) -> int:
+    """Draft a case from what the IVR gathered and link its call (one case per call)."""
+    fields = validate_fields(
+        dict(
+            caller_number=caller_number,
+            transcript=transcript,
+            transcript_available=transcript_available,
+            category=category,
+            department=department,
+            priority=priority,
+            summary=summary,
+            address=address,
+            contact_phone=contact_phone,
+            abandoned=abandoned,
+            needs_callback=needs_callback,
+            channel=channel,
+        ),
+        DRAFT_FIELDS,
+    )
+    async with sm.begin() as session:
+        return await _insert_draft(session, call_uniqueid, fields, actor, at or utcnow())
+
+
+async def register_case(
+    sm: Sessions,
+    case_id: int,
+    *,
+    actor: str,
+    edits: Mapping[str, object],
+    expected_version: int,
+    at: datetime | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> CaseView:
+    """Accept (受理) a draft with the agent's edits: number, version and audit it at once."""
+    changes = validate_fields(edits, EDITABLE_FIELDS)
+    at = at or utcnow()
+    async with sm.begin() as session:
+        case = await _locked_case(session, case_id)
+        if case.version != expected_version:
+            raise StaleEdit(
+                f"case {case_id} changed since it was loaded (version {expected_version}, "
+                f"now {case.version}): reload it and edit again"
+            )
+        if case.status != CaseStatus.DRAFT:
+            raise ValidationError(f"case {case_id} is already {case.status} as {case.number}")
+        # Numbered before any attribute changes, so the counter's statement does not
+        # autoflush a half-applied edit (which would also bump the version twice).
+        number = await allocate_case_number(session, at, timezone)
+        before, after = _apply(case, changes)
+        before.update(status=case.status, number=None)
+        case.status, case.number, case.updated_at = CaseStatus.REGISTERED.value, number, at
+        after.update(status=case.status, number=case.number)
+        kind = CaseEventKind.REGISTERED.value
+        session.add(
+            CaseEvent(case_id=case_id, at=at, actor=actor, kind=kind, before=before, after=after)
+        )
+        await session.flush()
+        return (await _views(session, select(Case).where(Case.id == case_id)))[0]
+
+
+async def get_case(sm: Sessions, case_id: int) -> CaseView:
+    """A snapshot of the case; RecordNotFound when there is none."""
+    async with sm() as session:
+        found = await _views(session, select(Case).where(Case.id == case_id))
+    if not found:
+        raise RecordNotFound(f"no case {case_id}")
+    return found[0]
+
+
+async def caller_history(
+    sm: Sessions, caller_number: str, *, limit: int = 10, exclude_case_id: int | None = None
+) -> list[CaseView]:
+    """This caller's cases, open ones first, newest first within each group."""
+    query = select(Case).where(Case.caller_number == caller_number)
+    if exclude_case_id is not None:
+        query = query.where(Case.id != exclude_case_id)
+    archived_last = (Case.status == CaseStatus.ARCHIVED.value).asc()
+    query = query.order_by(archived_last, Case.created_at.desc(), Case.id.desc()).limit(limit)
+    async with sm() as session:
+        return await _views(session, query)
+
+
+async def case_for_call(sm: Sessions, uniqueid: str) -> CaseView | None:
+    """The case drafted for a call, or None."""
+    query = select(Case).join(Call, Call.case_id == Case.id).where(Call.uniqueid == uniqueid)
+    async with sm() as session:
+        found = await _views(session, query)
+    return found[0] if found else None
+
+
+def validate_fields(values: Mapping[str, object], allowed: frozenset[str]) -> dict[str, object]:
+    """Check names, types, lengths and choices against the case columns."""
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise ValidationError(
+            f"cannot set {', '.join(unknown)} on a case; allowed: {', '.join(sorted(allowed))}"
+        )
+    return {name: _checked(name, value) for name, value in values.items()}
+
+
+def _checked(name: str, value: object) -> object:
+    column = inspect(Case).columns[name]
+    if value is None:
+        if column.nullable:
+            return None
+        raise ValidationError(f"{name} cannot be empty")
+    if name in _CHOICES:
+        choices = _CHOICES[name]
+        if value not in {c.value for c in choices}:
+            raise ValidationError(f"{name} must be one of {', '.join(c.value for c in choices)}")
+        return str(value)
+    kind = column.type.python_type
+    if not isinstance(value, kind):
+        raise ValidationError(f"{name} must be a {kind.__name__}, not {type(value).__name__}")
+    length = getattr(column.type, "length", None)
+    if isinstance(value, str) and length is not None and len(value) > length:
+        raise ValidationError(f"{name} is longer than {length} characters")
+    return value
+
+
+async def _insert_draft(
+    session: AsyncSession,
+    call_uniqueid: str | None,
+    fields: dict[str, object],
+    actor: str,
+    at: datetime,
+) -> int:
+    number = str(fields["caller_number"])
+    call = (
+        await lock_call(session, call_uniqueid, at=at, caller_number=number)
+        if call_uniqueid
+        else None
+    )
+    if call is not None and call.case_id is not None:
+        return call.case_id  # the flow retried: the call already has its case
+    if call is not None and call.outcome == Outcome.ABANDONED:
+        fields.update(abandoned=True, needs_callback=True)  # the caller is already gone
+    case = Case(status=CaseStatus.DRAFT.value, created_at=at, updated_at=at, **fields)
+    session.add(case)
+    await session.flush()
+    kind = CaseEventKind.CREATED.value
+    session.add(CaseEvent(case_id=case.id, at=at, actor=actor, kind=kind, after=fields))
+    if call is not None:
+        call.case_id = case.id
+    return case.id
+
+
+async def _locked_case(session: AsyncSession, case_id: int) -> Case:
+    case = await session.get(Case, case_id, with_for_update=True)
+    if case is None:
+        raise RecordNotFound(f"no case {case_id}")
+    return case
+
+
+def _apply(
+    case: Case, changes: Mapping[str, object]
+) -> tuple[dict[str, object], dict[str, object]]:
+    before: dict[str, object] = {}
+    after: dict[str, object] = {}
+    for name, value in changes.items():
+        if getattr(case, name) != value:
+            before[name], after[name] = getattr(case, name), value
+            setattr(case, name, value)
+    return before, after
+
+
+async def _views(session: AsyncSession, query: Select[Case]) -> list[CaseView]:
+    rows = await session.execute(query.add_columns(_EVENT_COUNT))
+    return [_case_view(case, events) for case, events in rows]
+
+
+def _case_view(case: Case, events: int) -> CaseView:
+    return snapshot(
+        CaseView,
+        case,
+        status=CaseStatus(case.status),
+        channel=CaseChannel(case.channel),
+        priority=Priority(case.priority),
+        events=events,
+    )

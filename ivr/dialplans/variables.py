@@ -1,0 +1,9 @@
+"""Channel variable names shared by the dialplan (asterisk-config/) and the Python flows."""
+
+CASE_ID = "IVR_CASE_ID"  # set once the case draft exists; AMI events carry it (channelvars)
+ROUTE = "IVR_ROUTE"  # where the dialplan sends the call after AGI: `queue` or `leader`
+FALLBACK = "IVR_FALLBACK"  # "1" when AGI failed and the dialplan went straight to the queue
+
+ROUTE_QUEUE = "queue"
+HOTLINE_CONTEXT = "hotline"
+HOTLINE_EXTEN = "12345"

@@ -1,0 +1,68 @@
+"""The project's one exception tree; library exceptions are translated at the boundary.
+
+IvrError
+├── ConfigError            settings missing or invalid at start
+├── CallError              something went wrong talking to a live channel
+│   ├── CallerHungUp       the caller hung up (normal, handled in one place)
+│   └── AgiCommandFailed   Asterisk answered an AGI command with an error
+├── AmiError               the manager interface refused or failed an action
+├── SpeechError            transcription or synthesis failed
+│   └── ModelUnavailable   no usable vosk model at the configured path
+├── ModelDownloadError     `ivr models pull` could not fetch or verify a model
+├── AsteriskError          provisioning, starting or stopping Asterisk failed
+├── RecordNotFound         a case, call or recording asked for does not exist
+├── ValidationError        an edit names an unknown field or carries a bad value
+└── StaleEdit              an edit was made against an outdated version of a record
+"""
+
+
+class IvrError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class ConfigError(IvrError):
+    """Settings are missing or invalid."""
+
+
+class CallError(IvrError):
+    """A problem on a live call."""
+
+
+class CallerHungUp(CallError):
+    """The caller hung up; the flow must stop touching the channel."""
+
+
+class AgiCommandFailed(CallError):
+    """Asterisk rejected an AGI command (5xx) or returned -1."""
+
+
+class AmiError(IvrError):
+    """An AMI action failed or the manager connection is unusable."""
+
+
+class SpeechError(IvrError):
+    """Transcription or prompt synthesis failed."""
+
+
+class ModelUnavailable(SpeechError):
+    """No usable vosk model at the configured path."""
+
+
+class ModelDownloadError(IvrError):
+    """A speech model could not be downloaded or failed its checksum."""
+
+
+class AsteriskError(IvrError):
+    """Provisioning, starting or stopping the bundled Asterisk failed."""
+
+
+class RecordNotFound(IvrError):
+    """A case, call or recording that was asked for does not exist."""
+
+
+class ValidationError(IvrError):
+    """An edit names a field that cannot be edited, or carries a value it cannot take."""
+
+
+class StaleEdit(IvrError):
+    """An edit was based on an older version of the record; reload and edit again."""

@@ -1,0 +1,1 @@
+"""AMI event handling: queue and channel events onto call records."""

@@ -1,0 +1,171 @@
+"""Queue and channel events from AMI become the call record: waits, agents, outcomes.
+
+Only the hotline's own channels count: the caller side of a 12345 call (context `hotline`)
+and the queue this process serves. Events may arrive before the AGI flow has written
+anything, and may repeat after an AMI reconnect; the repository functions are idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import structlog
+
+from ivr.ami.client import AmiClient, Event
+from ivr.db import calls, cases
+from ivr.dialplans import variables
+from ivr.services import Services
+
+log = structlog.get_logger(__name__)
+
+
+def channel_vars(event: Event, header: str = "ChanVariable") -> dict[str, str]:
+    """The `channelvars` an event carries, as a dict (one header may appear many times)."""
+    raw = event.get(header)
+    items = raw if isinstance(raw, list) else [raw] if raw else []
+    pairs = (item.split("=", 1) for item in items if "=" in item)
+    return {key: value for key, value in pairs}
+
+
+def _seconds(event: Mapping[str, str], key: str) -> float | None:
+    value = event.get(key, "")
+    return float(value) if value.replace(".", "", 1).isdigit() else None
+
+
+class QueueEventHandlers:
+    """Handlers registered on the AMI client; each is one small translation."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.queue = services.settings.queue_name
+
+    def register(self, ami: AmiClient) -> None:
+        """Subscribe to the events that shape a call record."""
+        ami.on("Newchannel", self.on_new_channel)
+        ami.on("QueueCallerJoin", self.on_caller_join)
+        ami.on("AgentCalled", self.on_agent_called)
+        ami.on("AgentConnect", self.on_agent_connect)
+        ami.on("AgentComplete", self.on_agent_complete)
+        ami.on("QueueCallerAbandon", self.on_caller_abandon)
+        ami.on("Hangup", self.on_hangup)
+
+    async def on_new_channel(self, event: Event) -> None:
+        """A call to 12345 exists from its first moment, before any prompt plays."""
+        if not _is_hotline_call(event):
+            return
+        await calls.open_call(
+            self.services.db,
+            uniqueid=event["Uniqueid"],
+            channel=event.get("Channel", ""),
+            caller_number=_caller(event),
+            started_at=self.services.clock(),
+            stage="greeting",
+        )
+
+    async def on_caller_join(self, event: Event) -> None:
+        """The caller is waiting for an agent; a fallback call gets a draft to work on."""
+        if event.get("Queue") != self.queue:
+            return
+        fallback = channel_vars(event).get(variables.FALLBACK) == "1"
+        uniqueid = event["Uniqueid"]
+        await calls.record_queue_join(
+            self.services.db,
+            uniqueid,
+            at=self.services.clock(),
+            queue=self.queue,
+            via_fallback=fallback,
+        )
+        if fallback:
+            log.warning("call_reached_queue_without_ivr", uniqueid=uniqueid)
+            await self._draft_for_fallback(event)
+
+    async def _draft_for_fallback(self, event: Event) -> None:
+        # the IVR never ran: the agent gets an empty draft tied to the call to fill in
+        if await cases.case_for_call(self.services.db, event["Uniqueid"]) is not None:
+            return
+        await cases.create_draft(
+            self.services.db,
+            call_uniqueid=event["Uniqueid"],
+            caller_number=_caller(event) or "",
+            transcript="",
+            transcript_available=False,
+            category="other",
+            department="",
+            priority="normal",
+            summary="",
+            address=None,
+            contact_phone=None,
+        )
+
+    async def on_agent_called(self, event: Event) -> None:
+        """An agent's phone rings with this call (the screen-pop hook, issue 3)."""
+        if event.get("Queue") == self.queue:
+            await calls.record_agent_called(
+                self.services.db,
+                event["Uniqueid"],
+                at=self.services.clock(),
+                agent=event.get("MemberName") or event.get("Interface", ""),
+            )
+
+    async def on_agent_connect(self, event: Event) -> None:
+        """An agent answered."""
+        if event.get("Queue") == self.queue:
+            await calls.record_agent_connect(
+                self.services.db,
+                event["Uniqueid"],
+                at=self.services.clock(),
+                agent=event.get("MemberName") or event.get("Interface", ""),
+                hold_seconds=_seconds(event, "HoldTime"),
+            )
+
+    async def on_agent_complete(self, event: Event) -> None:
+        """The agent call ended; talk time is known."""
+        if event.get("Queue") == self.queue:
+            await calls.record_agent_complete(
+                self.services.db,
+                event["Uniqueid"],
+                at=self.services.clock(),
+                talk_seconds=_seconds(event, "TalkTime"),
+                reason=event.get("Reason"),
+            )
+
+    async def on_caller_abandon(self, event: Event) -> None:
+        """The caller gave up waiting: flag the call and its case for a callback."""
+        if event.get("Queue") == self.queue:
+            log.info("caller_abandoned_queue", uniqueid=event["Uniqueid"])
+            await calls.record_abandon(
+                self.services.db,
+                event["Uniqueid"],
+                at=self.services.clock(),
+                wait_seconds=_seconds(event, "HoldTime"),
+            )
+
+    async def on_hangup(self, event: Event) -> None:
+        """The call is over: close its record (creating it if nothing else did)."""
+        if not _is_hotline_call(event):
+            return
+        await calls.record_hangup(
+            self.services.db,
+            event["Uniqueid"],
+            at=self.services.clock(),
+            cause=event.get("Cause-txt") or event.get("Cause"),
+            channel=event.get("Channel"),
+            caller_number=_caller(event),
+        )
+
+
+def _is_hotline_call(event: Event) -> bool:
+    # the `;1` half of a Local channel dialing 12345 is the calling side, not a hotline call
+    channel = event.get("Channel", "")
+    calling_half = channel.startswith("Local/") and channel.endswith(";1")
+    return (
+        event.get("Context") == variables.HOTLINE_CONTEXT
+        and event.get("Exten") == variables.HOTLINE_EXTEN
+        and not calling_half
+    )
+
+
+def _caller(event: Event) -> str | None:
+    # None, not a placeholder: withheld numbers must not share one caller history
+    number = event.get("CallerIDNum", "")
+    return number if number and number not in ("<unknown>", "unknown") else None

@@ -1,0 +1,29 @@
+"""What the flows and event handlers need, built once per process and passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ivr.cases.taxonomy import Taxonomy
+from ivr.settings import Settings
+from ivr.speech.asr import Transcriber
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware (UTC)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Services:
+    """Settings, database, speech and taxonomy: the flows' whole view of the world."""
+
+    settings: Settings
+    db: async_sessionmaker[AsyncSession]
+    transcriber: Transcriber
+    taxonomy: Taxonomy
+    clock: Callable[[], datetime] = field(default=utc_now)

@@ -1,0 +1,165 @@
+"""Settings load once: defaults, then a TOML file, then IVR_* environment variables.
+
+They are validated at start and passed in; nothing reads the environment deeper down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ivr.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_NAME = "vosk-model-small-cn-0.22"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the ivr process and its commands need to know about their surroundings."""
+
+    root: Path = PROJECT_ROOT
+    state_dir: Path = PROJECT_ROOT / "var"
+    recordings_dir: Path = PROJECT_ROOT / "recordings"
+    database_url: str = ""
+    timezone: str = "Asia/Shanghai"
+
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_username: str = "ivr"
+    ami_secret: str = ""
+    ami_ping_interval: float = 5.0
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+
+    vosk_model_path: Path = PROJECT_ROOT / "var" / "models" / DEFAULT_MODEL_NAME
+    asr_workers: int = 2
+    record_silence_seconds: int = 2
+    record_max_seconds: int = 60
+
+    queue_name: str = "hotline-agents"
+    queue_timeout_seconds: int = 300
+    sim_agents: int = 2
+    sim_agent_talk_seconds: int = 3
+
+    asterisk_root: Path = Path.home() / ".cache" / "ivr" / "asterisk-sid"
+    asterisk_binary: str = "auto"
+    log_level: str = "info"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def prompts_dir(self) -> Path:
+        """Where built prompts live (Asterisk plays them from here)."""
+        return self.recordings_dir / "prompts"
+
+    @property
+    def calls_dir(self) -> Path:
+        """Where call audio is recorded, by date."""
+        return self.recordings_dir / "calls"
+
+    @property
+    def ami_secret_file(self) -> Path:
+        """The generated AMI secret for a development Asterisk (mode 0600)."""
+        return self.state_dir / "secrets" / "ami_secret"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields replaced and re-validated (tests, CLI flags)."""
+        return _validated(dataclasses.replace(self, **changes))
+
+
+_ENV_PREFIX = "IVR_"
+
+
+def load_settings(
+    config_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Merge defaults, the TOML file (IVR_CONFIG or ./ivr.toml) and IVR_* variables."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    path = config_file or _config_path(env)
+    if path is not None:
+        values.update(_read_toml(path))
+    for f in dataclasses.fields(Settings):
+        raw = env.get(_ENV_PREFIX + f.name.upper())
+        if raw is not None:
+            values[f.name] = raw
+    return _validated(_build(values))
+
+
+def _config_path(env: Mapping[str, str]) -> Path | None:
+    if "IVR_CONFIG" in env:
+        return Path(env["IVR_CONFIG"])
+    default = PROJECT_ROOT / "ivr.toml"
+    return default if default.exists() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+
+
+def _build(values: Mapping[str, Any]) -> Settings:
+    known = {f.name: f for f in dataclasses.fields(Settings)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown settings: {', '.join(unknown)}")
+    defaults = Settings()
+    converted: dict[str, Any] = {}
+    for name, raw in values.items():
+        converted[name] = _convert(name, type(getattr(defaults, name)), raw)
+    if "root" in converted and "state_dir" not in converted:
+        converted["state_dir"] = converted["root"] / "var"
+    return dataclasses.replace(defaults, **converted)
+
+
+def _convert(name: str, kind: type, raw: Any) -> Any:
+    try:
+        if issubclass(kind, Path):
+            return Path(raw).expanduser().resolve()
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is str:
+            return str(raw)
+        return raw
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name}: {raw!r} is not a valid {kind.__name__}") from exc
+
+
+def _validated(settings: Settings) -> Settings:
+    for name in ("agi_port", "ami_port", "web_port"):
+        port = getattr(settings, name)
+        if not 0 < port < 65536:
+            raise ConfigError(f"setting {name}: {port} is not a TCP port")
+    if settings.record_silence_seconds < 1 or settings.record_max_seconds < 5:
+        raise ConfigError("recording needs at least 1 s of silence and 5 s of maximum length")
+    if settings.ami_host not in ("127.0.0.1", "::1", "localhost"):
+        raise ConfigError("AMI must stay on loopback: set ami_host to 127.0.0.1")
+    if not settings.database_url:
+        url = f"sqlite+aiosqlite:///{settings.state_dir / 'ivr.db'}"
+        settings = dataclasses.replace(settings, database_url=url)
+    return settings
+
+
+def resolve_ami_secret(settings: Settings) -> str:
+    """The AMI secret from settings, else the generated development one; never a default."""
+    if settings.ami_secret:
+        return settings.ami_secret
+    try:
+        return settings.ami_secret_file.read_text().strip()
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            "no AMI secret: set IVR_AMI_SECRET (or ami_secret in ivr.toml), "
+            "or run `ivr asterisk up` to generate one for the bundled Asterisk"
+        ) from exc

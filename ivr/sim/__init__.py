@@ -1,0 +1,1 @@
+"""Simulated citizens and agents on Local channels, for the demo, tests and benchmarks."""

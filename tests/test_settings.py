@@ -1,0 +1,57 @@
+"""Settings: defaults, file, environment, and clear errors for what cannot work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ivr.errors import ConfigError
+from ivr.settings import load_settings, resolve_ami_secret
+
+
+def test_environment_overrides_file_which_overrides_defaults(tmp_path: Path) -> None:
+    config = tmp_path / "ivr.toml"
+    config.write_text('agi_port = 5000\nqueue_name = "from-file"\n')
+    settings = load_settings(config, environ={"IVR_AGI_PORT": "6000"})
+    assert settings.agi_port == 6000 and settings.queue_name == "from-file"
+    assert settings.ami_port == 5038  # default kept
+
+
+def test_default_database_is_sqlite_in_the_state_dir(tmp_path: Path) -> None:
+    settings = load_settings(environ={"IVR_STATE_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'ivr.db'}"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"IVR_AGI_PORT": "seventy"}, "agi_port: 'seventy' is not a valid int"),
+        ({"IVR_WEB_PORT": "70000"}, "web_port: 70000 is not a TCP port"),
+        ({"IVR_AMI_HOST": "0.0.0.0"}, "AMI must stay on loopback"),
+        ({"IVR_RECORD_SILENCE_SECONDS": "0"}, "at least 1 s of silence"),
+    ],
+)
+def test_invalid_settings_are_refused_with_a_reason(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(environ=environ)
+
+
+def test_unknown_setting_in_file_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "ivr.toml"
+    config.write_text("agi_prot = 1\n")
+    with pytest.raises(ConfigError, match="unknown settings: agi_prot"):
+        load_settings(config, environ={})
+
+
+def test_broken_toml_is_reported_with_its_path(tmp_path: Path) -> None:
+    config = tmp_path / "ivr.toml"
+    config.write_text("agi_port = \n")
+    with pytest.raises(ConfigError, match=str(config)):
+        load_settings(config, environ={})
+
+
+def test_no_ami_secret_is_an_error_not_a_default(tmp_path: Path) -> None:
+    settings = load_settings(environ={"IVR_STATE_DIR": str(tmp_path)})
+    with pytest.raises(ConfigError, match="IVR_AMI_SECRET"):
+        resolve_ami_secret(settings)
