@@ -98,6 +98,8 @@ class IvrRuntime:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop_agi()
+        if self.services is not None:
+            await self.services.background.drain(timeout=60)
         log.debug("ivr_stop_step", done="agi")
         if self._web is not None:
             await self._web.cleanup()

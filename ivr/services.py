@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr.cases.taxonomy import Taxonomy
 from ivr.settings import Settings
 from ivr.speech.asr import Transcriber
+from ivr.tasks import BackgroundTasks
 
 
 def utc_now() -> datetime:
@@ -26,4 +27,5 @@ class Services:
     db: async_sessionmaker[AsyncSession]
     transcriber: Transcriber
     taxonomy: Taxonomy
+    background: BackgroundTasks = field(default_factory=BackgroundTasks)
     clock: Callable[[], datetime] = field(default=utc_now)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ivr.app import IvrRuntime
-from ivr.db import calls, cases
+from ivr.db import analysis, calls, cases
 from ivr.db.calls import CallView
 from ivr.sim.calls import CallScript, SimCall
 from ivr.sim.demo import prompt_delay
@@ -66,8 +66,16 @@ async def test_full_call_leaves_case_transcript_recording_and_reaches_agent(
     assert view.caller_number == "13800138001"
     assert view.wait_seconds is not None and view.talk_seconds is not None
     assert runtime.services is not None
-    case = await cases.case_for_call(runtime.services.db, call.uniqueid)
-    assert case is not None and case.status == "draft" and case.transcript_available
+    db = runtime.services.db
+    case = await cases.case_for_call(db, call.uniqueid)
+    assert case is not None and case.status == "draft"
+
+    async def analysed() -> bool:
+        return await analysis.is_analysed(db, case.id)  # type: ignore[union-attr]
+
+    await eventually(analysed, 30, "transcription of the request onto the draft")
+    case = await cases.get_case(db, case.id)
+    assert case.transcript_available
     audio = _audio(runtime, view)
     assert audio.exists() and wav_duration(audio) > wav_duration(request_clip.with_suffix(".wav"))
     # the case holds what vosk makes of the recorded request (espeak's robotic Korean is

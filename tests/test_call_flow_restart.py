@@ -55,6 +55,7 @@ async def test_demo_command_prints_one_case_per_call(runtime: IvrRuntime) -> Non
         assert line["case"]["status"] == "draft" and line["case"]["category"]
         assert line["call"]["outcome"] == "answered"
         assert line["call"]["recordings"], "the request audio is on the call"
+        assert line["call"]["intake_seconds"] > 0 and line["case"]["transcript_available"]
 
 
 async def test_asterisk_restart_ami_reconnects_and_next_call_works(

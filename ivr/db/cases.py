@@ -137,7 +137,7 @@ async def register_case(
     changes = validate_fields(edits, EDITABLE_FIELDS)
     at = at or utcnow()
     async with sm.begin() as session:
-        case = await _locked_case(session, case_id)
+        case = await lock_case(session, case_id)
         if case.version != expected_version:
             raise StaleEdit(
                 f"case {case_id} changed since it was loaded (version {expected_version}, "
@@ -148,7 +148,7 @@ async def register_case(
         # Numbered before any attribute changes, so the counter's statement does not
         # autoflush a half-applied edit (which would also bump the version twice).
         number = await allocate_case_number(session, at, timezone)
-        before, after = _apply(case, changes)
+        before, after = apply_changes(case, changes)
         before.update(status=case.status, number=None)
         case.status, case.number, case.updated_at = CaseStatus.REGISTERED.value, number, at
         after.update(status=case.status, number=case.number)
@@ -247,16 +247,18 @@ async def _insert_draft(
     return case.id
 
 
-async def _locked_case(session: AsyncSession, case_id: int) -> Case:
+async def lock_case(session: AsyncSession, case_id: int) -> Case:
+    """The case, locked for update in this transaction; RecordNotFound when there is none."""
     case = await session.get(Case, case_id, with_for_update=True)
     if case is None:
         raise RecordNotFound(f"no case {case_id}")
     return case
 
 
-def _apply(
+def apply_changes(
     case: Case, changes: Mapping[str, object]
 ) -> tuple[dict[str, object], dict[str, object]]:
+    """Set the changed fields; return (before, after) of just those, for the audit entry."""
     before: dict[str, object] = {}
     after: dict[str, object] = {}
     for name, value in changes.items():

@@ -111,6 +111,7 @@ class CaseEventKind(enum.StrEnum):
     STATUS_CHANGED = "status_changed"
     CALL_ABANDONED = "call_abandoned"
     CALL_ANSWERED = "call_answered"
+    ANALYSED = "analysed"  # the IVR wrote its transcript and classification onto the draft
 
 
 class Base(DeclarativeBase):

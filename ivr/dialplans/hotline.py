@@ -16,11 +16,10 @@ import structlog
 
 from ivr.agi.channel import AgiChannel
 from ivr.cases.draft import case_draft
-from ivr.db import calls, cases
+from ivr.db import analysis, calls, cases
 from ivr.dialplans import variables
 from ivr.errors import CallerHungUp
 from ivr.services import Services
-from ivr.speech.asr import Transcript
 from ivr.speech.audio import wav_duration
 
 log = structlog.get_logger(__name__)
@@ -63,7 +62,10 @@ class HotlineIntake:
         if audio is not None and not audio.complete and audio.seconds < MIN_AUDIO_SECONDS:
             log.info("intake_hung_up_silent")
             return
-        case_id = await self.open_case(audio)
+        case_id = await self.open_draft(audio)
+        if audio is not None and audio.seconds > 0:
+            # the caller goes to the queue now; the transcript follows while they wait
+            self.services.background.spawn(self.analyse(case_id, audio), f"analyse-{case_id}")
         if not self.channel.hung_up:
             await self.channel.set_var(variables.CASE_ID, str(case_id))
 
@@ -122,53 +124,70 @@ class HotlineIntake:
             )
         return RequestAudio(path, seconds, complete)
 
-    async def open_case(self, audio: RequestAudio | None) -> int:
-        """Transcribe, classify and save the case draft; return its id."""
-        transcript = await self._transcribe(audio)
-        history = await self._caller_history()
-        suggestion = case_draft(
-            transcript.text, self.services.taxonomy, repeat_caller=bool(history)
-        )
+    async def open_draft(self, audio: RequestAudio | None) -> int:
+        """Save the case draft at once, before any transcription; return its id."""
+        suggestion = case_draft("", self.services.taxonomy, repeat_caller=await self._repeat())
         hung_up = audio is not None and not audio.complete
         case_id = await cases.create_draft(
             self.services.db,
             call_uniqueid=self.uniqueid,
             caller_number=self.caller or "",
-            transcript=transcript.text,
-            transcript_available=transcript.available,
+            transcript="",
+            transcript_available=False,
             category=suggestion.category_code,
             department=suggestion.department,
             priority=suggestion.priority_code,
-            summary=suggestion.summary,
-            address=suggestion.address,
-            contact_phone=suggestion.phone,
+            summary="",
+            address=None,
+            contact_phone=None,
             abandoned=hung_up,
             needs_callback=hung_up,
         )
+        log.info("case_draft_created", case_id=case_id, hung_up=hung_up)
+        return case_id
+
+    async def analyse(self, case_id: int, audio: RequestAudio) -> None:
+        """Transcribe and classify the request, then fill in the draft."""
+        version = (await cases.get_case(self.services.db, case_id)).version
+        transcript = await self.services.transcriber.transcribe(audio.path)
+        suggestion = case_draft(
+            transcript.text, self.services.taxonomy, repeat_caller=await self._repeat(case_id)
+        )
+        fields = {
+            "transcript": transcript.text,
+            "transcript_available": transcript.available,
+            "category": suggestion.category_code,
+            "department": suggestion.department,
+            "priority": suggestion.priority_code,
+            "summary": suggestion.summary,
+            "address": suggestion.address,
+            "contact_phone": suggestion.phone,
+        }
+        applied = await analysis.apply_analysis(
+            self.services.db,
+            case_id,
+            expected_version=version,
+            fields=fields,
+            note=transcript.reason,
+        )
         log.info(
-            "case_draft_created",
+            "case_draft_analysed",
             case_id=case_id,
             category=suggestion.category_code,
             priority=suggestion.priority_code,
             transcript_available=transcript.available,
+            decode_seconds=round(transcript.decode_seconds, 2),
+            applied=applied,
         )
-        return case_id
 
-    async def _caller_history(self) -> list[cases.CaseView]:
+    async def _repeat(self, this_case: int | None = None) -> bool:
+        # a caller with another open case is calling again: 重要件 by the taxonomy's rule
         if self.caller is None:  # withheld numbers have no history of their own
-            return []
-        return await cases.caller_history(self.services.db, self.caller, limit=5)
-
-    async def _transcribe(self, audio: RequestAudio | None) -> Transcript:
-        if audio is None or audio.seconds == 0:
-            return Transcript(
-                text="",
-                available=True,
-                reason="caller skipped the recording",
-                audio_seconds=0.0,
-                decode_seconds=0.0,
-            )
-        return await self.services.transcriber.transcribe(audio.path)
+            return False
+        history = await cases.caller_history(
+            self.services.db, self.caller, limit=5, exclude_case_id=this_case
+        )
+        return any(case.is_open for case in history)
 
 
 def recording_path(calls_dir: Path, at: datetime, uniqueid: str, timezone: str) -> Path:

@@ -1,0 +1,76 @@
+"""The IVR's analysis of a recorded request, written onto its draft once transcription ends.
+
+The caller is in the queue by then (nobody waits for decoding), so an agent may already be
+editing the draft: the classification lands only on a draft nobody has touched, while the
+transcript is kept in any case unless someone typed one. Every analysis leaves an audit entry,
+with the reason when no transcript could be made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ivr.db.calls import Sessions
+from ivr.db.cases import apply_changes, lock_case, validate_fields
+from ivr.db.engine import utcnow
+from ivr.db.models import CaseEvent, CaseEventKind, CaseStatus
+
+TRANSCRIPT_FIELDS = frozenset({"transcript", "transcript_available"})
+ANALYSIS_FIELDS = TRANSCRIPT_FIELDS | {
+    "category",
+    "department",
+    "priority",
+    "summary",
+    "address",
+    "contact_phone",
+}
+
+
+async def apply_analysis(
+    sm: Sessions,
+    case_id: int,
+    *,
+    expected_version: int,
+    fields: Mapping[str, object],
+    note: str | None = None,
+    at: datetime | None = None,
+) -> bool:
+    """Write the analysis; False when someone edited the draft first (their edits stay)."""
+    changes = validate_fields(fields, ANALYSIS_FIELDS)
+    at = at or utcnow()
+    async with sm.begin() as session:
+        case = await lock_case(session, case_id)
+        untouched = case.version == expected_version and case.status == CaseStatus.DRAFT
+        if not untouched:
+            keep_transcript = not case.transcript
+            changes = {
+                k: v for k, v in changes.items() if keep_transcript and k in TRANSCRIPT_FIELDS
+            }
+        before, after = apply_changes(case, changes)
+        if changes:
+            case.updated_at = at
+        kind = CaseEventKind.ANALYSED.value
+        session.add(
+            CaseEvent(
+                case_id=case_id,
+                at=at,
+                actor="ivr",
+                kind=kind,
+                before=before,
+                after=after,
+                note=note,
+            )
+        )
+    return untouched
+
+
+async def is_analysed(sm: Sessions, case_id: int) -> bool:
+    """Whether the IVR has finished its analysis of this case's recording."""
+    query = select(CaseEvent.id).where(
+        CaseEvent.case_id == case_id, CaseEvent.kind == CaseEventKind.ANALYSED.value
+    )
+    async with sm() as session:
+        return (await session.execute(query.limit(1))).first() is not None

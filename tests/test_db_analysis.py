@@ -1,0 +1,91 @@
+"""The IVR's late analysis lands on untouched drafts only; an agent's edits always win."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ivr.db import analysis, cases
+
+pytest_plugins = ["tests.db_fixtures"]
+
+ANALYSIS = {
+    "transcript": "燃气泄漏了",
+    "transcript_available": True,
+    "category": "utilities",
+    "department": "市燃气公司",
+    "priority": "urgent",
+    "summary": "燃气泄漏了",
+    "address": None,
+    "contact_phone": None,
+}
+
+
+async def _draft(db: async_sessionmaker[AsyncSession]) -> int:
+    return await cases.create_draft(
+        db,
+        call_uniqueid=None,
+        caller_number="13800138000",
+        transcript="",
+        transcript_available=False,
+        category="other",
+        department="",
+        priority="normal",
+        summary="",
+        address=None,
+        contact_phone=None,
+    )
+
+
+async def test_analysis_fills_an_untouched_draft_and_is_audited(
+    db_sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    case_id = await _draft(db_sessionmaker)
+    version = (await cases.get_case(db_sessionmaker, case_id)).version
+    assert not await analysis.is_analysed(db_sessionmaker, case_id)
+    applied = await analysis.apply_analysis(
+        db_sessionmaker, case_id, expected_version=version, fields=ANALYSIS
+    )
+    case = await cases.get_case(db_sessionmaker, case_id)
+    assert applied and case.priority == "urgent" and case.department == "市燃气公司"
+    assert case.transcript == "燃气泄漏了" and case.events == 2
+    assert await analysis.is_analysed(db_sessionmaker, case_id)
+
+
+async def test_agent_edits_win_over_a_late_analysis(
+    db_sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    case_id = await _draft(db_sessionmaker)
+    version = (await cases.get_case(db_sessionmaker, case_id)).version
+    await cases.register_case(
+        db_sessionmaker,
+        case_id,
+        actor="agent:li",
+        expected_version=version,
+        edits={"category": "housing", "department": "市住建局"},
+    )
+    applied = await analysis.apply_analysis(
+        db_sessionmaker, case_id, expected_version=version, fields=ANALYSIS
+    )
+    case = await cases.get_case(db_sessionmaker, case_id)
+    assert not applied
+    assert case.category == "housing" and case.department == "市住建局"
+    assert case.transcript == "燃气泄漏了"  # nobody had typed one, so the words are kept
+    assert await analysis.is_analysed(db_sessionmaker, case_id)
+
+
+async def test_missing_model_reason_is_recorded(
+    db_sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    case_id = await _draft(db_sessionmaker)
+    version = (await cases.get_case(db_sessionmaker, case_id)).version
+    fields = {"transcript": "", "transcript_available": False}
+    await analysis.apply_analysis(
+        db_sessionmaker,
+        case_id,
+        expected_version=version,
+        fields=fields,
+        note="speech model not installed",
+    )
+    assert await analysis.is_analysed(db_sessionmaker, case_id)
+    case = await cases.get_case(db_sessionmaker, case_id)
+    assert case.transcript_available is False and case.events == 2
