@@ -85,7 +85,9 @@ class IvrRuntime:
             self.agi = None
 
     async def _start_web(self) -> None:
-        self._web = web.AppRunner(make_app(self.health), access_log=None)
+        assert self.services is not None
+        console = make_app(self.health, db=self.services.db, settings=self.settings)
+        self._web = web.AppRunner(console, access_log=None)
         await self._web.setup()
         await web.TCPSite(self._web, self.settings.web_host, self.settings.web_port).start()
 

@@ -12,8 +12,13 @@ IvrError
 ├── AsteriskError          provisioning, starting or stopping Asterisk failed
 ├── RecordNotFound         a case, call or recording asked for does not exist
 ├── ValidationError        an edit names an unknown field or carries a bad value
-└── StaleEdit              an edit was made against an outdated version of a record
+├── StaleEdit              an edit was made against an outdated version of a record
+└── AuthError              a console login was refused
+    ├── LoginFailed        wrong username or password, or a disabled user
+    └── LoginThrottled     too many failed logins lately; carries when to retry
 """
+
+from datetime import datetime
 
 
 class IvrError(Exception):
@@ -33,7 +38,7 @@ class CallerHungUp(CallError):
 
 
 class AgiCommandFailed(CallError):
-    """Asterisk rejected an AGI command (5xx) or returned -1."""
+    """Asterisk rejected an AGI command (5xx) or failed it without a hang-up (-1)."""
 
 
 class AmiError(IvrError):
@@ -66,3 +71,19 @@ class ValidationError(IvrError):
 
 class StaleEdit(IvrError):
     """An edit was based on an older version of the record; reload and edit again."""
+
+
+class AuthError(IvrError):
+    """A console login was refused."""
+
+
+class LoginFailed(AuthError):
+    """Wrong username or password, or a disabled user (deliberately not told apart)."""
+
+
+class LoginThrottled(AuthError):
+    """Too many failed logins for this username or client address; retry at `retry_at`."""
+
+    def __init__(self, retry_at: datetime) -> None:
+        super().__init__(f"too many failed logins, retry after {retry_at.isoformat()}")
+        self.retry_at = retry_at

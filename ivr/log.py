@@ -13,6 +13,10 @@ def configure_logging(level: str = "info", json: bool = False) -> None:
         if json
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    # libraries that log with the standard library (panoramisk) still reach stderr
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

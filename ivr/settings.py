@@ -38,6 +38,9 @@ class Settings:
     ami_ping_interval: float = 5.0
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    # Secure cookies need HTTPS; off by default so http://localhost works for development.
+    web_secure_cookies: bool = False
+    web_session_idle_hours: float = 12.0
 
     vosk_model_path: Path = PROJECT_ROOT / "var" / "models" / DEFAULT_MODEL_NAME
     asr_workers: int = 2
@@ -46,7 +49,7 @@ class Settings:
 
     queue_name: str = "hotline-agents"
     queue_timeout_seconds: int = 300
-    sim_agents: int = 2
+    sim_agents: int = 0  # >0 adds simulated agents and citizens (tests, demo, bench only)
     sim_agent_talk_seconds: int = 3
 
     asterisk_root: Path = Path.home() / ".cache" / "ivr" / "asterisk-sid"
@@ -126,6 +129,8 @@ def _convert(name: str, kind: type, raw: Any) -> Any:
     try:
         if issubclass(kind, Path):
             return Path(raw).expanduser().resolve()
+        if kind is bool:
+            return _boolean(raw)
         if kind is int:
             return int(raw)
         if kind is float:
@@ -135,6 +140,18 @@ def _convert(name: str, kind: type, raw: Any) -> Any:
         return raw
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"setting {name}: {raw!r} is not a valid {kind.__name__}") from exc
+
+
+def _boolean(raw: Any) -> bool:
+    # environment values are text: "false" must not count as true
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(raw)
 
 
 def _validated(settings: Settings) -> Settings:

@@ -4,6 +4,7 @@ second AMI connection that plays the simulated citizens. Nothing here is faked."
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -30,13 +31,23 @@ def ko_model_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings for the suite's own Asterisk and ivr runtime, on fresh directories."""
+def stack_settings(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Settings:
+    """Settings for the suite's own Asterisk and ivr runtime, on fresh directories.
+
+    IVR_TEST_STACK_DATABASE=postgresql runs the call flows on PostgreSQL (`make test` does
+    both); the default is the SQLite file a new user gets.
+    """
     base = tmp_path_factory.mktemp("stack")
+    if os.environ.get("IVR_TEST_STACK_DATABASE", "sqlite") == "postgresql":
+        database_url = str(request.getfixturevalue("postgres_database"))
+    else:
+        database_url = f"sqlite+aiosqlite:///{base / 'var' / 'ivr.db'}"
     return load_settings(environ={}).with_overrides(
         state_dir=base / "var",
         recordings_dir=base / "recordings",
-        database_url=f"sqlite+aiosqlite:///{base / 'var' / 'ivr.db'}",
+        database_url=database_url,
         ami_secret=secrets.token_urlsafe(16),
         vosk_model_path=ko_model_path(),
         sim_agents=2,

@@ -11,6 +11,7 @@ import pytest
 from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
+from ivr.agi import protocol
 from ivr.agi.channel import AgiChannel
 from ivr.agi.server import FastAgiServer
 from ivr.errors import AgiCommandFailed, CallerHungUp
@@ -38,10 +39,22 @@ class Recorder:
 
     async def play(self, channel: AgiChannel) -> None:
         try:
-            await channel.play(Path("/x/welcome"), "0")
+            self.results.append(await channel.play(Path("/x/welcome"), "0"))
+            self.results.append(await channel.get_var("CALLERID(num)"))
         except (CallerHungUp, AgiCommandFailed) as exc:
             self.results.append(type(exc).__name__)
             raise
+        finally:
+            self.done.set()
+
+    async def record(self, channel: AgiChannel) -> None:
+        try:
+            result = await channel.record(
+                Path("/x/req"), escape_digits="#0", max_seconds=60, silence_seconds=2
+            )
+            self.results.append((result.digit, result.reason, result.seconds, channel.hung_up))
+        except AgiCommandFailed as exc:
+            self.results.append(str(exc))
         finally:
             self.done.set()
 
@@ -53,7 +66,9 @@ class Recorder:
 @pytest.fixture
 async def agi() -> AsyncIterator[tuple[FastAgiServer, Recorder, int]]:
     rec = Recorder()
-    server = FastAgiServer({"caller": rec.get_caller, "play": rec.play, "boom": rec.boom})
+    server = FastAgiServer(
+        {"caller": rec.get_caller, "play": rec.play, "record": rec.record, "boom": rec.boom}
+    )
     await server.start("127.0.0.1", 0)
     assert server._server is not None
     port = server._server.sockets[0].getsockname()[1]
@@ -144,7 +159,7 @@ async def test_unknown_route_is_closed_and_server_keeps_serving(
     await test_route_reads_variables(agi)
 
 
-async def test_async_hangup_before_reply_is_a_hangup(
+async def test_async_hangup_before_reply_stops_further_commands(
     agi: tuple[FastAgiServer, Recorder, int],
 ) -> None:
     _, rec, port = agi
@@ -152,13 +167,52 @@ async def test_async_hangup_before_reply_is_a_hangup(
     with capture_logs(processors=[merge_contextvars]) as logs:
         writer.write(HEADERS.format(route="play").encode())
         assert (await reader.readline()).startswith(b"STREAM FILE")
-        # Asterisk announces the hang-up, then answers the command in flight
-        writer.write(b"HANGUP\n200 result=-1 endpos=0\n")
+        # Asterisk announces the hang-up, then answers the command in flight normally
+        writer.write(b"HANGUP\n200 result=0 endpos=0\n")
+        # no further command is sent to a dead channel: the session just ends
         assert await _closed_by_server(reader)
-    assert rec.results == ["CallerHungUp"]
-    assert "caller_hung_up" in [e["event"] for e in logs]
+    assert rec.results == [None, "CallerHungUp"]
     hung = next(e for e in logs if e["event"] == "caller_hung_up")
     assert hung["uniqueid"] == "1764200000.1" and hung["caller"] == "13800138000"
+
+
+async def test_playback_failure_without_hangup_is_not_a_hangup(
+    agi: tuple[FastAgiServer, Recorder, int],
+) -> None:
+    _, rec, port = agi
+    reader, writer = await _connect(port)
+    writer.write(HEADERS.format(route="play").encode())
+    await reader.readline()
+    writer.write(b"200 result=-1 endpos=0\n")  # a missing prompt file, the caller still there
+    assert await _closed_by_server(reader)
+    assert rec.results == ["AgiCommandFailed"]
+
+
+@pytest.mark.parametrize(
+    ("replies", "expected"),
+    [
+        (b"200 result=35 (dtmf) endpos=16000\n", ("#", "dtmf", 2.0, False)),
+        (b"200 result=1 (timeout) endpos=24000\n", (None, "timeout", 3.0, False)),
+        (b"HANGUP\n200 result=-1 (hangup) endpos=8000\n", (None, "hangup", 1.0, True)),
+        (b"200 result=-1 (writefile)\n", "cannot record to /x/req.wav (writefile)"),
+    ],
+    ids=["hash-key", "silence", "hangup-keeps-length", "unwritable"],
+)
+async def test_record_file_replies(
+    agi: tuple[FastAgiServer, Recorder, int], replies: bytes, expected: object
+) -> None:
+    _, rec, port = agi
+    reader, writer = await _connect(port)
+    writer.write(HEADERS.format(route="record").encode())
+    assert await reader.readline() == b'RECORD FILE "/x/req" wav "#0" 60000 s=2\n'
+    writer.write(replies)
+    assert await _closed_by_server(reader)
+    assert rec.results == [expected]
+
+
+def test_reply_data_may_contain_parentheses() -> None:
+    match = protocol._RESULT.match("200 result=1 (Zhang (Office))")
+    assert match is not None and match["data"] == "Zhang (Office)"
 
 
 async def test_invalid_command_usage_reply_raises(

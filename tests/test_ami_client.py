@@ -100,7 +100,8 @@ async def test_half_open_link_is_noticed_within_two_pings(
         noticed_after = time.monotonic() - silent_since
         manager.answer_pings = True
         await _wait_for(lambda: manager.logins == 2, 5)  # reconnected and logged in again
-    assert noticed_after <= 2 * PING + 0.15
+    # two ping intervals, plus scheduling slack for a busy 2-core machine
+    assert noticed_after <= 2 * PING + 0.3
     await client.wait_logged_in(2)
 
 

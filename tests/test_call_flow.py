@@ -9,10 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from structlog.contextvars import merge_contextvars
+from structlog.testing import capture_logs
 
 from ivr.app import IvrRuntime
 from ivr.db import analysis, calls, cases
 from ivr.db.calls import CallView
+from ivr.dialplans.hotline import HotlineIntake
 from ivr.sim.calls import CallScript, SimCall
 from ivr.sim.demo import prompt_delay
 from ivr.speech.asr import decode_raw
@@ -90,12 +93,27 @@ async def test_full_call_leaves_case_transcript_recording_and_reaches_agent(
 async def test_hash_key_ends_the_request(
     runtime: IvrRuntime, citizens: Citizens, request_clip: Path
 ) -> None:
-    call = await _call(citizens, runtime, clip=request_clip, end="dtmf")
+    with capture_logs(processors=[merge_contextvars]) as logs:
+        call = await _call(citizens, runtime, clip=request_clip, end="dtmf")
     view = await _settled(runtime, call.uniqueid)
     assert view.outcome == "answered"
-    audio = _audio(runtime, view)
-    # '#' ends it at once: no trailing silence window recorded
-    assert wav_duration(audio) < wav_duration(request_clip.with_suffix(".wav")) + 1.5
+    recorded = [e for e in logs if e["event"] == "request_recorded"]
+    assert [e["ended_by"] for e in recorded if e.get("uniqueid") == call.uniqueid] == ["#"]
+
+
+async def test_flow_crash_still_reaches_an_agent_with_a_draft(
+    runtime: IvrRuntime, citizens: Citizens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(self: HotlineIntake, audio: object) -> tuple[int, int]:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(HotlineIntake, "open_draft", broken)
+    call = await _call(citizens, runtime, keys="0", delay_seconds=1.0)
+    view = await _settled(runtime, call.uniqueid)
+    assert view.outcome == "answered" and view.via_fallback
+    assert runtime.services is not None
+    case = await cases.case_for_call(runtime.services.db, call.uniqueid)
+    assert case is not None, "the dialplan's fallback flag gives the agent a draft"
 
 
 async def test_zero_skips_straight_to_an_agent_with_a_draft(
@@ -115,6 +133,17 @@ async def test_hang_up_during_greeting_leaves_a_call_record(
     call = await _call(citizens, runtime, answer_timeout=1.0)  # gone before Answer()
     view = await _settled(runtime, call.uniqueid)
     assert view.outcome == "hung_up_in_ivr" and view.stage in ("greeting", "ended")
+    assert runtime.services is not None
+    assert await cases.case_for_call(runtime.services.db, call.uniqueid) is None
+
+
+async def test_hang_up_during_welcome_prompt_leaves_a_record_without_a_case(
+    runtime: IvrRuntime, citizens: Citizens
+) -> None:
+    call = await _call(citizens, runtime, hangup_after=1.5)  # the welcome prompt is 7 s long
+    view = await _settled(runtime, call.uniqueid)
+    assert view.outcome == "hung_up_in_ivr" and view.recordings == ()
+    assert view.caller_number == "13800138000"
     assert runtime.services is not None
     assert await cases.case_for_call(runtime.services.db, call.uniqueid) is None
 

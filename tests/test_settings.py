@@ -55,3 +55,13 @@ def test_no_ami_secret_is_an_error_not_a_default(tmp_path: Path) -> None:
     settings = load_settings(environ={"IVR_STATE_DIR": str(tmp_path)})
     with pytest.raises(ConfigError, match="IVR_AMI_SECRET"):
         resolve_ami_secret(settings)
+
+
+@pytest.mark.parametrize(("text", "value"), [("false", False), ("0", False), ("yes", True)])
+def test_boolean_settings_read_from_text(text: str, value: bool) -> None:
+    assert load_settings(environ={"IVR_WEB_SECURE_COOKIES": text}).web_secure_cookies is value
+
+
+def test_boolean_setting_rejects_other_text() -> None:
+    with pytest.raises(ConfigError, match="web_secure_cookies"):
+        load_settings(environ={"IVR_WEB_SECURE_COOKIES": "maybe"})

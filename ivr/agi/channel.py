@@ -20,7 +20,12 @@ class RecordResult:
 
     digit: str | None
     end_samples: int
-    reason: str  # 'dtmf', 'timeout' (silence or max length)
+    reason: str  # 'dtmf', 'timeout' (silence or max length), 'hangup'
+
+    @property
+    def seconds(self) -> float:
+        """Audio length as Asterisk counted it (the file may still be flushing)."""
+        return self.end_samples / 8000
 
 
 class AgiChannel:
@@ -49,29 +54,34 @@ class AgiChannel:
             raise CallerHungUp(str(exc)) from exc
         if reply.code != 200:
             raise AgiCommandFailed(f"{line.split()[0]}: {reply.code} {reply.rest}")
+        self.hung_up = self.hung_up or reply.hangup_seen
         return reply
 
     async def play(self, prompt: Path, escape_digits: str = "") -> str | None:
         """Play a prompt (path without extension); return the key that interrupted it."""
         reply = await self.command(f'STREAM FILE {_quote(str(prompt))} "{escape_digits}"')
         if reply.result_int < 0:
-            self.hung_up = True
-            raise CallerHungUp("hung up during playback")
+            if reply.hangup_seen:
+                raise CallerHungUp("hung up during playback")
+            # -1 without a hang-up: the file is missing or unreadable, not the caller's doing
+            raise AgiCommandFailed(f"cannot play {prompt}")
         return chr(reply.result_int) if reply.result_int > 0 else None
 
     async def record(
         self, path: Path, *, escape_digits: str, max_seconds: int, silence_seconds: int
     ) -> RecordResult:
-        """Record to PATH.wav until silence, max length or an escape key."""
+        """Record to PATH.wav until silence, max length, an escape key or the caller's hang-up."""
         timeout_ms = max_seconds * 1000
         reply = await self.command(
             f'RECORD FILE {_quote(str(path))} wav "{escape_digits}" {timeout_ms} '
             f"s={silence_seconds}"
         )
-        if reply.result_int < 0:
-            self.hung_up = True
-            raise CallerHungUp("hung up during recording")
         end = _endpos(reply.rest)
+        if reply.data == "hangup" or (reply.result_int < 0 and reply.hangup_seen):
+            self.hung_up = True  # Asterisk keeps what was recorded: the audio is not lost
+            return RecordResult(None, end, "hangup")
+        if reply.result_int < 0:
+            raise AgiCommandFailed(f"cannot record to {path}.wav ({reply.data or 'error'})")
         # "(timeout)" covers silence and max length; its result code is not a key
         if reply.data == "dtmf" and reply.result_int > 0:
             return RecordResult(chr(reply.result_int), end, "dtmf")

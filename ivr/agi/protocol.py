@@ -8,6 +8,7 @@ the reply to a command. panoramisk loops forever on EOF in the headers; we do no
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -18,9 +19,11 @@ MAX_HEADER_LINES = 100
 MAX_LINE_BYTES = 8192
 HEADER_TIMEOUT_SECONDS = 5.0
 
+# the data in parentheses runs to the LAST ')' before the key=value tail: values such as
+# "Zhang (Office)" contain parentheses themselves
 _RESULT = re.compile(
     r"^(?P<code>\d{3})[ -]result=(?P<result>-?\d*)\s*"
-    r"(?:\((?P<data>[^)]*)\))?(?P<rest>.*)$"
+    r"(?:\((?P<data>.*)\))?(?P<rest>(?:\s+\w+=\S*)*)\s*$"
 )
 
 
@@ -66,6 +69,7 @@ class AgiReply:
     result: str
     data: str
     rest: str
+    hangup_seen: bool = False  # Asterisk announced the caller's hang-up before this reply
 
     @property
     def result_int(self) -> int:
@@ -91,17 +95,19 @@ async def read_headers(reader: asyncio.StreamReader) -> AgiHeaders:
 
 
 async def read_reply(reader: asyncio.StreamReader) -> AgiReply:
-    """Read one command reply, noting an async HANGUP that came before it."""
+    """Read one command's final reply, noting an async HANGUP that came before it."""
     hung_up = False
     while True:
         line = await _read_line(reader)
         if line == "HANGUP":
             hung_up = True  # the reply to our command still follows
             continue
+        if line.startswith("100 "):
+            continue  # interim "Trying..." (GOSUB): the final reply follows
         reply = await _parse_reply(line, reader)
-        if reply.code == 511 or (hung_up and reply.result_int < 0):
+        if reply.code == 511:
             raise CallerHungUp(line)
-        return reply
+        return dataclasses.replace(reply, hangup_seen=hung_up)
 
 
 async def _parse_reply(line: str, reader: asyncio.StreamReader) -> AgiReply:

@@ -28,6 +28,25 @@ Event = Mapping[str, str]
 EventHandler = Callable[[Event], Awaitable[None]]
 # panoramisk's own pinger never checks replies; ours does, so push its first ping out of reach
 _NEVER = 10 * 365 * 24 * 3600
+# panoramisk re-sends unanswered actions after a reconnect: a callback Originate must never
+# ring a citizen twice, so only idempotent queries may be replayed
+_NEVER_REPLAY = ("ping", "login", "originate", "queueadd", "queuepause", "queueremove")
+
+
+class _Manager(Manager):  # type: ignore[misc]
+    """panoramisk's Manager that stays closed once closed (no scheduled reconnect)."""
+
+    closed = False
+
+    def connect(self, *args: Any, **kwargs: Any) -> Any:
+        return None if self.closed else super().connect(*args, **kwargs)
+
+    def login(self, future: Any) -> bool:
+        ok = bool(super().login(future))
+        if not ok:  # panoramisk ignores a refused login: say so; the watchdog retries
+            reply = future.result()
+            log.error("ami_login_failed", message=reply.get("Message"))
+        return ok
 
 
 class AmiClient:
@@ -41,12 +60,13 @@ class AmiClient:
         self._handlers: dict[str, list[EventHandler]] = {}
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
-        self._manager = Manager(
+        self._manager = _Manager(
             host=host,
             port=port,
             username=username,
             secret=secret,
             ping_delay=_NEVER,
+            forgetable_actions=_NEVER_REPLAY,
             reconnect_timeout=1,
             events="on",
             loop=asyncio.get_running_loop(),
@@ -95,9 +115,11 @@ class AmiClient:
             reply = await asyncio.wait_for(self._manager.send_action(dict(fields)), timeout)
         except TimeoutError as exc:
             raise AmiError(f"AMI {fields.get('Action')} got no reply in {timeout} s") from exc
-        first = reply[0] if isinstance(reply, list) else reply
-        if first.get("Response") == "Error":
-            raise AmiError(f"AMI {fields.get('Action')} failed: {first.get('Message')}")
+        # an async Originate answers "queued" first and its real outcome last
+        for message in reply if isinstance(reply, list) else [reply]:
+            if message.get("Response") in ("Error", "Failure"):
+                why = message.get("Message") or f"reason {message.get('Reason')}"
+                raise AmiError(f"AMI {fields.get('Action')} failed: {why}")
         return reply
 
     async def close(self) -> None:
@@ -107,6 +129,7 @@ class AmiClient:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._manager.closed = True
         self._manager.close()
         self.logged_in.clear()
 
@@ -123,10 +146,15 @@ class AmiClient:
                     log.exception("ami_event_handler_failed", ami_event=event.get("Event"))
 
     async def _watchdog(self) -> None:
+        not_logged_in = 0
         while True:
             await asyncio.sleep(self.ping_interval)
             if not self.logged_in.is_set():
+                not_logged_in += 1
+                if not_logged_in % 3 == 0:  # connected but never logged in: start over
+                    self._abort_transport()
                 continue
+            not_logged_in = 0
             try:
                 await asyncio.wait_for(
                     self._manager.send_action({"Action": "Ping"}), self.ping_interval

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from pathlib import Path
@@ -23,11 +24,22 @@ def ensure_ami_secret(settings: Settings) -> str:
     if settings.ami_secret:
         return settings.ami_secret
     path = settings.ami_secret_file
-    if not path.exists():
+    existing = path.read_text().strip() if path.exists() else ""
+    if not existing:  # missing, or empty after a crash mid-write
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(24))
-    return path.read_text().strip()
+        existing = secrets.token_urlsafe(24)
+        _write_private(path, existing)
+    return existing
+
+
+def _write_private(path: Path, text: str) -> None:
+    # created 0600 from the first byte (manager.conf holds the AMI secret), then renamed
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
 
 
 def placeholders(settings: Settings, ami_secret: str) -> dict[str, str]:
@@ -48,6 +60,8 @@ def placeholders(settings: Settings, ami_secret: str) -> dict[str, str]:
         "QUEUE_NAME": settings.queue_name,
         "QUEUE_MEMBERS": members,
         "SIM_TALK_SECONDS": str(settings.sim_agent_talk_seconds),
+        # simulated citizens and agents exist only where settings ask for them
+        "SIM_INCLUDE": "#include extensions_sim.conf" if settings.sim_agents else "",
     }
 
 
@@ -57,10 +71,7 @@ def render_config(settings: Settings) -> Path:
     etc = asterisk_state_dir(settings) / "etc"
     etc.mkdir(parents=True, exist_ok=True)
     for template in sorted(TEMPLATE_DIR.glob("*.conf")):
-        target = etc / template.name
-        target.write_text(_fill(template, values))
-        if template.name == "manager.conf":
-            target.chmod(0o600)  # it holds the AMI secret
+        _write_private(etc / template.name, _fill(template, values))
     for sub in ("spool", "run", "log", "log/cdr-csv", "db"):
         (asterisk_state_dir(settings) / sub).mkdir(parents=True, exist_ok=True)
     return etc / "asterisk.conf"

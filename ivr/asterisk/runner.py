@@ -72,10 +72,11 @@ def up(settings: Settings) -> AsteriskStatus:
 
 def down(settings: Settings) -> None:
     """Stop our Asterisk and remove the bind mounts; leave nothing behind."""
+    conf = asterisk_state_dir(settings) / "etc" / "asterisk.conf"
     pid = _read_pid(settings)
-    if pid is not None and _alive(pid):
+    # a stale pid file (after a reboot) may name someone else's process: check it is ours
+    if pid is not None and _alive(pid) and pid in _processes_using(str(conf)):
         install = find_or_provision(settings, allow_provision=False)
-        conf = asterisk_state_dir(settings) / "etc" / "asterisk.conf"
         _remote(install, conf, "core stop now", timeout=5)
         if not _wait_exit(pid, STOP_TIMEOUT_SECONDS):
             _kill(pid)

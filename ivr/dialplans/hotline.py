@@ -18,9 +18,9 @@ from ivr.agi.channel import AgiChannel
 from ivr.cases.draft import case_draft
 from ivr.db import analysis, calls, cases
 from ivr.dialplans import variables
-from ivr.errors import CallerHungUp
+from ivr.errors import AgiCommandFailed, SpeechError
 from ivr.services import Services
-from ivr.speech.audio import wav_duration
+from ivr.speech.asr import Transcript
 
 log = structlog.get_logger(__name__)
 
@@ -57,15 +57,15 @@ class HotlineIntake:
         """Run the intake; only a hang-up before any audio ends it without a draft."""
         await self.open_call_record()
         await self.channel.set_var(variables.ROUTE, variables.ROUTE_QUEUE)
-        skipped = await self.play_welcome()
-        audio = None if skipped else await self.record_request()
+        audio = await self.take_request()
         if audio is not None and not audio.complete and audio.seconds < MIN_AUDIO_SECONDS:
             log.info("intake_hung_up_silent")
             return
-        case_id = await self.open_draft(audio)
+        case_id, version = await self.open_draft(audio)
         if audio is not None and audio.seconds > 0:
             # the caller goes to the queue now; the transcript follows while they wait
-            self.services.background.spawn(self.analyse(case_id, audio), f"analyse-{case_id}")
+            work = self.analyse(case_id, version, audio)
+            self.services.background.spawn(work, f"analyse-{case_id}")
         if not self.channel.hung_up:
             await self.channel.set_var(variables.CASE_ID, str(case_id))
 
@@ -80,24 +80,32 @@ class HotlineIntake:
             stage="intake",
         )
 
-    async def play_welcome(self) -> bool:
-        """Welcome prompt and beep; True when the caller pressed 0 to skip to an agent."""
-        prompts = self.settings.prompts_dir
-        key = await self.channel.play(prompts / "welcome", escape_digits=SKIP_TO_AGENT)
-        if key != SKIP_TO_AGENT:
-            key = await self.channel.play(prompts / "beep", escape_digits=SKIP_TO_AGENT)
-        if key == SKIP_TO_AGENT:
+    async def take_request(self) -> RequestAudio | None:
+        """Welcome, beep and recording; None when the caller skipped or nothing was recorded."""
+        if await self._prompt("welcome") == SKIP_TO_AGENT:
             log.info("intake_skipped_by_caller")
-        return key == SKIP_TO_AGENT
-
-    async def record_request(self) -> RequestAudio:
-        """Record until silence, '#', '0' or the maximum length; keep audio on hang-up."""
+            return None
+        # everything slow happens before the beep: callers start talking right after it
         path = recording_path(
             self.settings.calls_dir, self.services.clock(), self.uniqueid, self.settings.timezone
         )
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         await calls.set_stage(self.services.db, self.uniqueid, "recording")
-        complete = True
+        if await self._prompt("beep") == SKIP_TO_AGENT:
+            log.info("intake_skipped_by_caller")
+            return None
+        return await self.record_request(path)
+
+    async def _prompt(self, name: str) -> str | None:
+        try:
+            return await self.channel.play(self.settings.prompts_dir / name, SKIP_TO_AGENT)
+        except AgiCommandFailed as exc:
+            # a missing prompt must not cost the caller their request: carry on without it
+            log.error("prompt_failed", prompt=name, error=str(exc))
+            return None
+
+    async def record_request(self, path: Path) -> RequestAudio | None:
+        """Record until silence, '#', '0' or the maximum length; keep audio on hang-up."""
         try:
             result = await self.channel.record(
                 path.with_suffix(""),
@@ -105,27 +113,24 @@ class HotlineIntake:
                 max_seconds=self.settings.record_max_seconds,
                 silence_seconds=self.settings.record_silence_seconds,
             )
-            log.info("request_recorded", ended_by=result.digit or result.reason)
-        except CallerHungUp:
-            complete = False
-            log.info("caller_hung_up_while_recording")
-        return await self._keep_recording(path, complete)
-
-    async def _keep_recording(self, path: Path, complete: bool) -> RequestAudio:
-        seconds = await asyncio.to_thread(_audio_seconds, path)
-        if seconds > 0:
+        except AgiCommandFailed as exc:
+            log.error("recording_failed", error=str(exc))  # the agent still gets a draft
+            return None
+        log.info("request_recorded", ended_by=result.digit or result.reason)
+        audio = RequestAudio(path, result.seconds, complete=result.reason != "hangup")
+        if audio.seconds > 0:
             await calls.attach_recording(
                 self.services.db,
                 self.uniqueid,
                 path=str(path.relative_to(self.settings.recordings_dir)),
                 sample_rate=8000,
-                duration_seconds=seconds,
-                complete=complete,
+                duration_seconds=audio.seconds,
+                complete=audio.complete,
             )
-        return RequestAudio(path, seconds, complete)
+        return audio
 
-    async def open_draft(self, audio: RequestAudio | None) -> int:
-        """Save the case draft at once, before any transcription; return its id."""
+    async def open_draft(self, audio: RequestAudio | None) -> tuple[int, int]:
+        """Save the case draft at once, before any transcription; return id and version."""
         suggestion = case_draft("", self.services.taxonomy, repeat_caller=await self._repeat())
         hung_up = audio is not None and not audio.complete
         case_id = await cases.create_draft(
@@ -144,12 +149,15 @@ class HotlineIntake:
             needs_callback=hung_up,
         )
         log.info("case_draft_created", case_id=case_id, hung_up=hung_up)
-        return case_id
+        return case_id, (await cases.get_case(self.services.db, case_id)).version
 
-    async def analyse(self, case_id: int, audio: RequestAudio) -> None:
-        """Transcribe and classify the request, then fill in the draft."""
-        version = (await cases.get_case(self.services.db, case_id)).version
-        transcript = await self.services.transcriber.transcribe(audio.path)
+    async def analyse(self, case_id: int, version: int, audio: RequestAudio) -> None:
+        """Transcribe and classify the request, then fill in the draft (or say why not)."""
+        try:
+            transcript = await self.services.transcriber.transcribe(audio.path)
+        except SpeechError as exc:
+            log.error("transcription_failed", case_id=case_id, error=str(exc))
+            transcript = Transcript(text="", available=False, reason=f"transcription failed: {exc}")
         suggestion = case_draft(
             transcript.text, self.services.taxonomy, repeat_caller=await self._repeat(case_id)
         )
@@ -195,10 +203,6 @@ def recording_path(calls_dir: Path, at: datetime, uniqueid: str, timezone: str) 
     local = at.astimezone(ZoneInfo(timezone))
     safe_id = "".join(c for c in uniqueid if c.isalnum() or c in ".-_") or "unknown"
     return calls_dir / f"{local:%Y/%m/%d}" / f"{safe_id}.wav"
-
-
-def _audio_seconds(path: Path) -> float:
-    return wav_duration(path) if path.exists() else 0.0
 
 
 def _caller_number(callerid: str) -> str | None:

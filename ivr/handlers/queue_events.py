@@ -38,6 +38,9 @@ class QueueEventHandlers:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.queue = services.settings.queue_name
+        # calls seen in this process: their Hangup counts even from another context
+        # (after a transfer), where the context filter alone would miss it
+        self._live: set[str] = set()
 
     def register(self, ami: AmiClient) -> None:
         """Subscribe to the events that shape a call record."""
@@ -53,6 +56,7 @@ class QueueEventHandlers:
         """A call to 12345 exists from its first moment, before any prompt plays."""
         if not _is_hotline_call(event):
             return
+        self._live.add(event["Uniqueid"])
         await calls.open_call(
             self.services.db,
             uniqueid=event["Uniqueid"],
@@ -68,6 +72,7 @@ class QueueEventHandlers:
             return
         fallback = channel_vars(event).get(variables.FALLBACK) == "1"
         uniqueid = event["Uniqueid"]
+        self._live.add(uniqueid)
         await calls.record_queue_join(
             self.services.db,
             uniqueid,
@@ -142,8 +147,10 @@ class QueueEventHandlers:
 
     async def on_hangup(self, event: Event) -> None:
         """The call is over: close its record (creating it if nothing else did)."""
-        if not _is_hotline_call(event):
+        known = event.get("Uniqueid", "") in self._live
+        if not (known or _is_hotline_call(event)):
             return
+        self._live.discard(event["Uniqueid"])
         await calls.record_hangup(
             self.services.db,
             event["Uniqueid"],

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ivr.ami.client import AmiClient, Event
 from ivr.dialplans import variables
+from ivr.errors import AmiError
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class SimCall:
     uniqueid: str
     script: CallScript
     ended: asyncio.Future[Event] = field(repr=False)
+    originate_error: str | None = None
 
 
 class CallSimulator:
@@ -48,27 +50,19 @@ class CallSimulator:
         ami.on("Hangup", self._on_hangup)
 
     async def place(self, script: CallScript) -> SimCall:
-        """Originate one call; returns once Asterisk accepted the request."""
+        """Originate one call; returns once the IVR answered or the originate failed."""
         # Asterisk looks unique ids up by prefix: the two halves' ids must not prefix each other
         token = uuid.uuid4().hex[:16]
         uid = f"sim-{token}"
         call = SimCall(uid, script, asyncio.get_running_loop().create_future())
         self._pending[uid] = call
-        await self.ami.action(
-            {
-                "Action": "Originate",
-                "Channel": f"Local/{variables.HOTLINE_EXTEN}@{variables.HOTLINE_CONTEXT}/n",
-                "Context": "caller-sim",
-                "Exten": "s",
-                "Priority": "1",
-                "CallerID": f'"{script.caller}" <{script.caller}>',
-                "Timeout": str(int(script.answer_timeout * 1000)),
-                "ChannelId": f"cit-{token}",
-                "OtherChannelId": uid,
-                "Async": "true",
-                "Variable": _variables(script),
-            }
-        )
+        try:
+            await self.ami.action(
+                _originate(uid, token, script), timeout=script.answer_timeout + 10
+            )
+        except AmiError as exc:
+            # e.g. the caller gave up during the 彩铃 (answer_timeout): an outcome, not a bug
+            call.originate_error = str(exc)
         return call
 
     async def wait_ended(self, call: SimCall, timeout: float) -> Event:
@@ -79,6 +73,22 @@ class CallSimulator:
         call = self._pending.pop(event.get("Uniqueid", ""), None)
         if call is not None and not call.ended.done():
             call.ended.set_result(event)
+
+
+def _originate(uid: str, token: str, script: CallScript) -> dict[str, str | list[str]]:
+    return {
+        "Action": "Originate",
+        "Channel": f"Local/{variables.HOTLINE_EXTEN}@{variables.HOTLINE_CONTEXT}/n",
+        "Context": "caller-sim",
+        "Exten": "s",
+        "Priority": "1",
+        "CallerID": f'"{script.caller}" <{script.caller}>',
+        "Timeout": str(int(script.answer_timeout * 1000)),
+        "ChannelId": f"cit-{token}",
+        "OtherChannelId": uid,
+        "Async": "true",
+        "Variable": _variables(script),
+    }
 
 
 def _variables(script: CallScript) -> list[str]:

@@ -90,7 +90,8 @@ async def _print_cases(db: async_sessionmaker[AsyncSession], placed: list[SimCal
         line = await _wait_case_line(db, call.uniqueid)
         if line is None:
             missing += 1
-            print(json.dumps({"call": call.uniqueid, "error": "no case"}), flush=True)
+            error = {"call": call.uniqueid, "error": "no case", "originate": call.originate_error}
+            print(json.dumps(error, ensure_ascii=False), flush=True)
         else:
             print(json.dumps(line, ensure_ascii=False, default=str), flush=True)
     return missing

@@ -1,16 +1,36 @@
-"""aiohttp application factory. Case data is not served until the console has logins."""
+"""aiohttp application factory: /healthz always, the console when a database is given."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ivr.db import users
+from ivr.db.engine import utcnow
+from ivr.settings import Settings
+from ivr.web import api, login, pages
+from ivr.web.guard import public, session_middleware
+from ivr.web.html import STYLESHEET_PATH, no_favicon, stylesheet
+from ivr.web.responses import add_security_headers, error_middleware
+from ivr.web.state import (
+    HASHING_SLOTS,
+    Clock,
+    ConsolePolicy,
+    clock_key,
+    db_key,
+    hashing_key,
+    policy_key,
+)
 
 HealthProbe = Callable[[], dict[str, Any]]
 health_key: web.AppKey[HealthProbe] = web.AppKey("health")
 
 
+@public
 async def healthz(request: web.Request) -> web.Response:
     """Liveness and readiness: 200 when AMI is logged in and AGI listens, else 503."""
     report = request.app[health_key]()
@@ -18,9 +38,50 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(report, status=status)
 
 
-def make_app(health: HealthProbe) -> web.Application:
-    """Build the web application."""
-    app = web.Application(client_max_size=64 * 1024)
+def make_app(
+    health: HealthProbe,
+    *,
+    db: async_sessionmaker[AsyncSession] | None = None,
+    settings: Settings | None = None,
+    policy: ConsolePolicy | None = None,
+    clock: Clock = utcnow,
+) -> web.Application:
+    """Build the web application; without `db` it serves /healthz only."""
+    app = web.Application(client_max_size=64 * 1024, middlewares=[error_middleware])
     app[health_key] = health
     app.router.add_get("/healthz", healthz)
+    app.on_response_prepare.append(add_security_headers)
+    if db is not None:
+        if policy is None:
+            policy = ConsolePolicy.from_settings(settings or Settings())
+        _add_console(app, db, policy, clock)
     return app
+
+
+def _add_console(
+    app: web.Application,
+    db: async_sessionmaker[AsyncSession],
+    policy: ConsolePolicy,
+    clock: Clock,
+) -> None:
+    app[db_key] = db
+    app[policy_key] = policy
+    app[clock_key] = clock
+    app[hashing_key] = asyncio.Semaphore(HASHING_SLOTS)
+    app.middlewares.append(session_middleware)
+    app.on_startup.append(_prepare_dummy_hash)
+    router = app.router
+    router.add_get(STYLESHEET_PATH, public(stylesheet))
+    router.add_get("/favicon.ico", public(no_favicon))
+    router.add_get("/login", login.login_form)
+    router.add_post("/login", login.login)
+    router.add_post("/logout", login.logout)
+    router.add_get("/", pages.home)
+    for role, path in pages.ROLE_HOME.items():
+        router.add_get(path, pages.role_page(role))
+    router.add_get("/api/me", api.me)
+
+
+async def _prepare_dummy_hash(app: web.Application) -> None:
+    # Made once before serving, so the first unknown username costs no more than the rest.
+    await asyncio.to_thread(users.dummy_hash)

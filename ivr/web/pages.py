@@ -1,0 +1,68 @@
+"""The home redirect and each role's page (placeholders until the console pages land)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiohttp import web
+
+from ivr.db.models import Role
+from ivr.db.web_sessions import SessionView
+from ivr.web.guard import ROLE_LABELS, Handler, logged_in, redirect, require_role
+from ivr.web.html import hidden_csrf, page
+
+ROLE_HOME = {
+    Role.AGENT: "/agent",
+    Role.OFFICE: "/office",
+    Role.DEPARTMENT: "/department",
+    Role.LEADER: "/leader",
+}
+ROLE_TITLES = {
+    Role.AGENT: "话务员工作台",
+    Role.OFFICE: "热线办管理台",
+    Role.DEPARTMENT: "承办单位工作台",
+    Role.LEADER: "值班领导工作台",
+}
+
+
+@require_role(*Role)
+async def home(request: web.Request) -> web.StreamResponse:
+    """Send each user to their role's page."""
+    return redirect(ROLE_HOME[logged_in(request).user.role])
+
+
+def role_page(role: Role) -> Handler:
+    """The handler of `role`'s page, open to that role only."""
+
+    async def show(request: web.Request) -> web.StreamResponse:
+        session = logged_in(request)
+        header = user_bar(session)
+        body = who_am_i(session) + "<p>控制台功能即将上线。</p>"
+        return page(ROLE_TITLES[role], body, header=header, csrf_token=session.csrf_token)
+
+    # Named before guarding, so logs and tracebacks say which page it is.
+    show.__name__ = show.__qualname__ = f"{role.value}_page"
+    return require_role(role)(show)
+
+
+def user_bar(session: SessionView) -> str:
+    """The header's right side: who is logged in, and the logout button."""
+    user = session.user
+    return f"""<form method="post" action="/logout">
+<span>{escape(user.display_name)}（{ROLE_LABELS[user.role]}）</span>
+{hidden_csrf(session.csrf_token)}
+<button type="submit">退出登录</button>
+</form>"""
+
+
+def who_am_i(session: SessionView) -> str:
+    """The user's name, role and, where they have one, queue interface or department."""
+    user = session.user
+    rows = [("姓名", user.display_name), ("用户名", user.username)]
+    rows.append(("角色", ROLE_LABELS[user.role]))
+    if user.interface:
+        rows.append(("坐席分机", user.interface))
+    if user.department:
+        rows.append(("所属部门", user.department))
+    items = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows)
+    return f"<dl>{items}</dl>"
