@@ -19,8 +19,10 @@ from ivr.settings import Settings, load_settings
 from ivr.sim.calls import CallSimulator
 from ivr.speech.tts import build_prompts
 
-# ports apart from the defaults, so a running demo does not collide with the suite
-TEST_PORTS = {"agi_port": 14573, "ami_port": 15038, "web_port": 18080}
+# ports apart from the defaults, so a running demo does not collide with the suite;
+# IVR_TEST_PORT_OFFSET lets two suites (two checkouts) run side by side
+_OFFSET = int(os.environ.get("IVR_TEST_PORT_OFFSET", "0"))
+TEST_PORTS = {"agi_port": 14573 + _OFFSET, "ami_port": 15038 + _OFFSET, "web_port": 18080 + _OFFSET}
 
 
 def ko_model_path() -> Path:
