@@ -19,6 +19,7 @@ from ivr.db.migrate import upgrade_database
 from ivr.dialplans import build_routes
 from ivr.errors import ModelUnavailable
 from ivr.handlers.queue_events import QueueEventHandlers
+from ivr.handlers.reconcile import CallReconciler
 from ivr.services import Services
 from ivr.settings import Settings
 from ivr.speech.asr import Transcriber
@@ -70,6 +71,7 @@ class IvrRuntime:
         s = self.settings
         self.ami = AmiClient.from_settings(s)
         QueueEventHandlers(self.services).register(self.ami)
+        self.ami.on_login(CallReconciler(self.services, self.ami).reconcile)
         await self.ami.start()
 
     async def start_agi(self) -> None:

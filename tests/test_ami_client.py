@@ -153,3 +153,15 @@ async def test_error_response_becomes_ami_error(fake: tuple[FakeManager, AmiClie
     _, client = fake
     with pytest.raises(AmiError, match="Interface not found"):
         await client.action({"Action": "QueuePause", "Interface": "Local/1@x"})
+
+
+async def test_login_hook_runs_after_every_login(fake: tuple[FakeManager, AmiClient]) -> None:
+    manager, client = fake
+    runs: list[int] = []
+
+    async def hook() -> None:
+        runs.append(manager.logins)
+
+    client.on_login(hook)
+    manager.writers[-1].close()  # a restart: the hook must catch up after the new login
+    await _wait_for(lambda: runs == [2], 5)

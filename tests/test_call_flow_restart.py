@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 
 import pytest
+from structlog.testing import capture_logs
 
 from ivr.app import IvrRuntime
 from ivr.asterisk import runner
@@ -62,15 +64,22 @@ async def test_asterisk_restart_ami_reconnects_and_next_call_works(
     runtime: IvrRuntime, citizens: Citizens
 ) -> None:
     assert runtime.ami is not None and runtime.services is not None
-    await asyncio.to_thread(runner.down, runtime.settings)
+    waiting = await _caller_waiting_in_queue(runtime, citizens)
+    await _crash_asterisk(runtime)  # SIGKILL: no Hangup event for the waiting caller
 
     async def disconnected() -> bool:
         return not runtime.ami.logged_in.is_set()  # type: ignore[union-attr]
 
     await eventually(disconnected, 10, "AMI noticing Asterisk went away")
-    await asyncio.to_thread(runner.up, runtime.settings)
-    await runtime.ami.wait_logged_in(30)
-    await citizens.ami.wait_logged_in(30)
+    with capture_logs() as logs:
+        await asyncio.to_thread(runner.up, runtime.settings)
+        await runtime.ami.wait_logged_in(30)
+        await citizens.ami.wait_logged_in(30)
+
+        async def reconciled() -> bool:  # the login hook runs just after the login
+            return any(e["event"] == "calls_closed_after_ami_outage" for e in logs)
+
+        await eventually(reconciled, 10, "open records of dead channels being closed")
     call = await citizens.sim.place(CallScript(keys="0", delay_seconds=1.0))
     await citizens.sim.wait_ended(call, 60)
 
@@ -80,3 +89,36 @@ async def test_asterisk_restart_ami_reconnects_and_next_call_works(
 
     await eventually(closed_and_answered, 15, "the call after the restart being answered")
     assert await cases.case_for_call(runtime.services.db, call.uniqueid) is not None
+    # the caller cut off by the restart: its Hangup was never seen, yet the record is closed
+    cut_off = await calls.get_call(runtime.services.db, waiting)
+    assert cut_off is not None and cut_off.ended_at is not None
+    assert cut_off.outcome == "abandoned" and cut_off.needs_callback
+    closed = [e for e in logs if e["event"] == "calls_closed_after_ami_outage"]
+    assert closed and waiting in closed[0]["uniqueids"]
+
+
+async def _crash_asterisk(runtime: IvrRuntime) -> None:
+    pid = runner.status(runtime.settings).pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    await asyncio.to_thread(runner.down, runtime.settings)  # reaps it, removes the mounts
+
+
+async def _caller_waiting_in_queue(runtime: IvrRuntime, citizens: Citizens) -> str:
+    """A citizen who skipped to the queue and waits there (every agent paused)."""
+    for i in range(runtime.settings.sim_agents):
+        await citizens.ami.action(
+            {
+                "Action": "QueuePause",
+                "Queue": runtime.settings.queue_name,
+                "Interface": f"Local/{8001 + i}@agents-sim/n",
+                "Paused": "true",
+            }
+        )
+    call = await citizens.sim.place(CallScript(keys="0", delay_seconds=0.5))
+
+    async def queued() -> bool:
+        return bool(citizens.events_for(call.uniqueid, "QueueCallerJoin"))
+
+    await eventually(queued, 20, "the caller joining the queue")
+    return call.uniqueid

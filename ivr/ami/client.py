@@ -49,6 +49,16 @@ class _Manager(Manager):  # type: ignore[misc]
         return ok
 
 
+_LOGGED_IN = "ivr:LoggedIn"  # a pseudo-event of ours; Asterisk event names have no colon
+
+
+def _ignore_event(hook: Callable[[], Awaitable[None]]) -> EventHandler:
+    async def run(_event: Event) -> None:
+        await hook()
+
+    return run
+
+
 class AmiClient:
     """One logged-in AMI connection that survives Asterisk restarts."""
 
@@ -90,6 +100,10 @@ class AmiClient:
     def on(self, event_name: str, handler: EventHandler) -> None:
         """Call HANDLER for every event of that name, in arrival order."""
         self._handlers.setdefault(event_name, []).append(handler)
+
+    def on_login(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run HOOK after every (re)login: catch up on what happened while disconnected."""
+        self.on(_LOGGED_IN, _ignore_event(hook))
 
     async def start(self) -> None:
         """Connect in the background; Asterisk may come up later."""
@@ -172,6 +186,8 @@ class AmiClient:
     def _on_login(self, _manager: Manager) -> None:
         log.info("ami_logged_in")
         self.logged_in.set()
+        # through the event queue, so the catch-up runs in order with the events around it
+        self._events.put_nowait({"Event": _LOGGED_IN})
 
     def _on_disconnect(self, _manager: Manager, exc: object) -> None:
         log.warning("ami_disconnected", error=str(exc) if exc else None)
