@@ -18,12 +18,14 @@ from ivr.db.engine import make_engine, make_sessionmaker
 from ivr.db.migrate import upgrade_database
 from ivr.dialplans import build_routes
 from ivr.errors import ModelUnavailable
+from ivr.handlers.agent_presence import AgentPresence
 from ivr.handlers.queue_events import QueueEventHandlers
 from ivr.handlers.reconcile import CallReconciler
 from ivr.services import Services
 from ivr.settings import Settings
 from ivr.speech.asr import Transcriber
 from ivr.web.app import make_app
+from ivr.web.presence import Telephony
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +39,7 @@ class IvrRuntime:
         self.engine: AsyncEngine | None = None
         self.services: Services | None = None
         self.ami: AmiClient | None = None
+        self.presence: AgentPresence | None = None  # queue members as Asterisk reports them
         self.agi: FastAgiServer | None = None
         self._web: web.AppRunner | None = None
 
@@ -72,6 +75,8 @@ class IvrRuntime:
         self.ami = AmiClient.from_settings(s)
         QueueEventHandlers(self.services).register(self.ami)
         self.ami.on_login(CallReconciler(self.services, self.ami).reconcile)
+        self.presence = AgentPresence(s.queue_name, clock=self.services.clock)
+        self.presence.register(self.ami)
         await self.ami.start()
 
     async def start_agi(self) -> None:
@@ -87,8 +92,11 @@ class IvrRuntime:
             self.agi = None
 
     async def _start_web(self) -> None:
-        assert self.services is not None
-        console = make_app(self.health, db=self.services.db, settings=self.settings)
+        assert self.services is not None and self.ami is not None and self.presence is not None
+        telephony = Telephony(ami=self.ami, presence=self.presence)
+        console = make_app(
+            self.health, db=self.services.db, settings=self.settings, telephony=telephony
+        )
         self._web = web.AppRunner(console, access_log=None)
         await self._web.setup()
         await web.TCPSite(self._web, self.settings.web_host, self.settings.web_port).start()

@@ -25,6 +25,7 @@ _children: dict[int, subprocess.Popen[bytes]] = {}
 
 BOOT_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
+UNMOUNT_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ def down(settings: Settings) -> None:
         if not _wait_exit(pid, STOP_TIMEOUT_SECONDS):
             _kill(pid)
     pid_file(settings).unlink(missing_ok=True)
+    _reap_exited_children()
     _unmount_shared_paths(settings)
     log.info("asterisk_down")
 
@@ -181,7 +183,19 @@ def _unmount_shared_paths(settings: Settings) -> None:
     for path in _shared_paths(settings):
         target = root / path.relative_to("/")
         while _is_mount(target):
-            _check(["umount", str(target)], f"unmount {target}")
+            _unmount(target)
+
+
+def _unmount(target: Path) -> None:
+    # a just-killed Asterisk may hold the mount for a moment while the kernel tears it down
+    deadline = time.monotonic() + UNMOUNT_TIMEOUT_SECONDS
+    while True:
+        done = subprocess.run(["umount", str(target)], capture_output=True, text=True, check=False)
+        if done.returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            raise AsteriskError(f"unmount {target} failed: {done.stderr.strip()}")
+        time.sleep(0.2)
 
 
 def _is_mount(path: Path) -> bool:
@@ -224,6 +238,15 @@ def _wait_exit(pid: int, timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def _reap_exited_children() -> None:
+    # an Asterisk killed from outside (a crash test, the OOM killer) is still ours to reap
+    for pid, child in list(_children.items()):
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=2)
+        if child.returncode is not None:
+            del _children[pid]
 
 
 def _reap(pid: int) -> None:

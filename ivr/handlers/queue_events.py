@@ -8,6 +8,7 @@ anything, and may repeat after an AMI reconnect; the repository functions are id
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 import structlog
 
@@ -42,6 +43,13 @@ class QueueEventHandlers:
         # (after a transfer), where the context filter alone would miss it
         self._live: set[str] = set()
 
+    def _when(self, event: Event) -> datetime:
+        # Asterisk's own timestamp (timestampevents=yes): exact even when our handling lags
+        try:
+            return datetime.fromtimestamp(float(event["Timestamp"]), UTC)
+        except (KeyError, ValueError):
+            return self.services.clock()
+
     def register(self, ami: AmiClient) -> None:
         """Subscribe to the events that shape a call record."""
         ami.on("Newchannel", self.on_new_channel)
@@ -62,7 +70,7 @@ class QueueEventHandlers:
             uniqueid=event["Uniqueid"],
             channel=event.get("Channel", ""),
             caller_number=_caller(event),
-            started_at=self.services.clock(),
+            started_at=self._when(event),
             stage="greeting",
         )
 
@@ -76,7 +84,7 @@ class QueueEventHandlers:
         await calls.record_queue_join(
             self.services.db,
             uniqueid,
-            at=self.services.clock(),
+            at=self._when(event),
             queue=self.queue,
             via_fallback=fallback,
         )
@@ -108,7 +116,7 @@ class QueueEventHandlers:
             await calls.record_agent_called(
                 self.services.db,
                 event["Uniqueid"],
-                at=self.services.clock(),
+                at=self._when(event),
                 agent=event.get("MemberName") or event.get("Interface", ""),
             )
 
@@ -118,7 +126,7 @@ class QueueEventHandlers:
             await calls.record_agent_connect(
                 self.services.db,
                 event["Uniqueid"],
-                at=self.services.clock(),
+                at=self._when(event),
                 agent=event.get("MemberName") or event.get("Interface", ""),
                 hold_seconds=_seconds(event, "HoldTime"),
             )
@@ -129,7 +137,7 @@ class QueueEventHandlers:
             await calls.record_agent_complete(
                 self.services.db,
                 event["Uniqueid"],
-                at=self.services.clock(),
+                at=self._when(event),
                 talk_seconds=_seconds(event, "TalkTime"),
                 reason=event.get("Reason"),
             )
@@ -141,7 +149,7 @@ class QueueEventHandlers:
             await calls.record_abandon(
                 self.services.db,
                 event["Uniqueid"],
-                at=self.services.clock(),
+                at=self._when(event),
                 wait_seconds=_seconds(event, "HoldTime"),
             )
 
@@ -154,7 +162,7 @@ class QueueEventHandlers:
         await calls.record_hangup(
             self.services.db,
             event["Uniqueid"],
-            at=self.services.clock(),
+            at=self._when(event),
             cause=event.get("Cause-txt") or event.get("Cause"),
             channel=event.get("Channel"),
             caller_number=_caller(event),

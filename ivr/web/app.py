@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr.db import users
 from ivr.db.engine import utcnow
 from ivr.settings import Settings
-from ivr.web import api, login, pages
+from ivr.web import api, login, pages, presence
 from ivr.web.guard import public, session_middleware
 from ivr.web.html import STYLESHEET_PATH, no_favicon, stylesheet
+from ivr.web.presence import Telephony, telephony_key
 from ivr.web.responses import add_security_headers, error_middleware
 from ivr.web.state import (
     HASHING_SLOTS,
@@ -45,8 +46,13 @@ def make_app(
     settings: Settings | None = None,
     policy: ConsolePolicy | None = None,
     clock: Clock = utcnow,
+    telephony: Telephony | None = None,
 ) -> web.Application:
-    """Build the web application; without `db` it serves /healthz only."""
+    """Build the web application; without `db` it serves /healthz only.
+
+    Without `telephony` (no Asterisk to ask) the presence API answers 503 and the agent
+    page shows no queue buttons.
+    """
     app = web.Application(client_max_size=64 * 1024, middlewares=[error_middleware])
     app[health_key] = health
     app.router.add_get("/healthz", healthz)
@@ -55,6 +61,8 @@ def make_app(
         if policy is None:
             policy = ConsolePolicy.from_settings(settings or Settings())
         _add_console(app, db, policy, clock)
+        if telephony is not None:
+            app[telephony_key] = telephony
     return app
 
 
@@ -80,6 +88,8 @@ def _add_console(
     for role, path in pages.ROLE_HOME.items():
         router.add_get(path, pages.role_page(role))
     router.add_get("/api/me", api.me)
+    router.add_get(pages.AGENT_SCRIPT_PATH, public(pages.agent_script))
+    presence.add_routes(router)
 
 
 async def _prepare_dummy_hash(app: web.Application) -> None:

@@ -1,4 +1,8 @@
-"""The home redirect and each role's page (placeholders until the console pages land)."""
+"""The home redirect and each role's page (placeholders until the console pages land).
+
+The agent's page shows the queue state Asterisk reports and the Ready / Pause / Leave
+buttons; its script is served from /agent.js (the CSP forbids inline scripts).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,12 @@ from html import escape
 from aiohttp import web
 
 from ivr.db.models import Role
+from ivr.db.users import UserView
 from ivr.db.web_sessions import SessionView
+from ivr.handlers.agent_presence import PAUSE_REASONS
 from ivr.web.guard import ROLE_LABELS, Handler, logged_in, redirect, require_role
 from ivr.web.html import hidden_csrf, page
+from ivr.web.presence import telephony_key
 
 ROLE_HOME = {
     Role.AGENT: "/agent",
@@ -17,6 +24,7 @@ ROLE_HOME = {
     Role.DEPARTMENT: "/department",
     Role.LEADER: "/leader",
 }
+AGENT_SCRIPT_PATH = "/agent.js"
 ROLE_TITLES = {
     Role.AGENT: "话务员工作台",
     Role.OFFICE: "热线办管理台",
@@ -37,7 +45,8 @@ def role_page(role: Role) -> Handler:
     async def show(request: web.Request) -> web.StreamResponse:
         session = logged_in(request)
         header = user_bar(session)
-        body = who_am_i(session) + "<p>控制台功能即将上线。</p>"
+        telephony = telephony_key in request.config_dict
+        body = who_am_i(session) + _role_body(role, session.user, telephony=telephony)
         return page(ROLE_TITLES[role], body, header=header, csrf_token=session.csrf_token)
 
     # Named before guarding, so logs and tracebacks say which page it is.
@@ -66,3 +75,102 @@ def who_am_i(session: SessionView) -> str:
         rows.append(("所属部门", user.department))
     items = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows)
     return f"<dl>{items}</dl>"
+
+
+def _role_body(role: Role, user: UserView, *, telephony: bool) -> str:
+    if role is not Role.AGENT:
+        return "<p>控制台功能即将上线。</p>"
+    if not telephony:  # a console served without Asterisk (web-only): nothing to poll
+        return "<p>本控制台未连接电话系统。</p>"
+    return presence_panel(user)
+
+
+def presence_panel(user: UserView) -> str:
+    """The agent's queue state and its buttons (driven by /agent.js)."""
+    if not user.interface:
+        return '<p class="error">未配置坐席分机，无法签入队列，请联系热线办。</p>'
+    options = "".join(
+        f'<option value="{escape(value)}">{escape(label)}</option>'
+        for value, label in PAUSE_REASONS.items()
+    )
+    return f"""<section id="presence" aria-live="polite">
+<h2>坐席状态</h2>
+<p><strong id="presence-state">正在读取…</strong> <span id="presence-since"></span>
+<span id="presence-device"></span></p>
+<p id="presence-error" class="error" role="alert" hidden></p>
+<button type="button" id="presence-ready">就绪</button>
+<label for="presence-reason">暂停原因</label>
+<select id="presence-reason">{options}</select>
+<button type="button" id="presence-pause">暂停</button>
+<button type="button" id="presence-leave">退出队列</button>
+</section>
+<script src="{AGENT_SCRIPT_PATH}" defer></script>"""
+
+
+async def agent_script(request: web.Request) -> web.Response:
+    """The agent page's script."""
+    return web.Response(text=AGENT_SCRIPT, content_type="text/javascript", charset="utf-8")
+
+
+# Polls every 2 s until the WebSocket lands; posts carry the CSRF token from the meta tag.
+AGENT_SCRIPT = """\
+"use strict";
+(() => {
+  const STATES = {logged_out: "未签入队列", ready: "就绪", paused: "暂停",
+                  ringing: "振铃中", on_call: "通话中"};
+  const DEVICE = {0: "分机状态未知", 4: "分机无效", 5: "分机不可用（未注册？）"};
+  const $ = (id) => document.getElementById(id);
+  const panel = $("presence");
+  if (!panel) return;
+  const token = document.querySelector('meta[name="csrf-token"]').content;
+  const reason = $("presence-reason");
+
+  const reasonLabel = (value) => {
+    const option = Array.from(reason.options).find((o) => o.value === value);
+    return option ? option.textContent : value;
+  };
+
+  const render = (s) => {
+    let text = STATES[s.state] || s.state;
+    if (s.paused && s.reason) {
+      const why = reasonLabel(s.reason);
+      text += s.state === "paused" ? "（" + why + "）" : "（已暂停：" + why + "）";
+    }
+    $("presence-state").textContent = text;
+    $("presence-since").textContent = "自 " + new Date(s.since).toLocaleTimeString();
+    $("presence-device").textContent = DEVICE[s.asterisk_status] || "";
+    panel.dataset.state = s.state;
+  };
+
+  const showError = (message) => {
+    $("presence-error").textContent = message;
+    $("presence-error").hidden = !message;
+  };
+
+  const send = async (method, path, body) => {
+    const options = {method, credentials: "same-origin", headers: {"X-CSRF-Token": token}};
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    try {
+      const response = await fetch(path, options);
+      if (response.status === 401) return window.location.assign("/login");
+      const data = await response.json();
+      if (!response.ok) throw new Error(data.error || response.statusText);
+      render(data);
+      showError("");
+    } catch (error) {
+      showError(String(error.message || error));
+    }
+  };
+
+  $("presence-ready").addEventListener("click", () => send("POST", "/api/agent/ready"));
+  $("presence-pause").addEventListener(
+    "click", () => send("POST", "/api/agent/pause", {reason: reason.value}));
+  $("presence-leave").addEventListener("click", () => send("POST", "/api/agent/logout-queue"));
+  const poll = () => send("GET", "/api/agent/state");
+  poll();
+  window.setInterval(poll, 2000);
+})();
+"""
