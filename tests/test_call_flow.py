@@ -82,9 +82,10 @@ async def test_full_call_leaves_case_transcript_recording_and_reaches_agent(
     audio = _audio(runtime, view)
     assert audio.exists() and wav_duration(audio) > wav_duration(request_clip.with_suffix(".wav"))
     # the case holds what vosk makes of the recorded request (espeak's robotic Korean is
-    # barely recognised by the small model, so this compares with a direct decode)
+    # barely recognised by the small model, so this compares with a direct decode; vosk's free
+    # decoding varies slightly run to run, unrelated audio scores above 1)
     direct = decode_raw(runtime.settings.vosk_model_path, audio)
-    assert case.transcript and cer([direct], [case.transcript]) < 0.3, (direct, case.transcript)
+    assert case.transcript and cer([direct], [case.transcript]) < 0.5, (direct, case.transcript)
     # the agent's phone rang with the case id on the event (screen-pop hook)
     called = citizens.events_for(call.uniqueid, "AgentCalled")
     assert called and f"IVR_CASE_ID={case.id}" in str(called[0].get("ChanVariable"))
