@@ -105,7 +105,7 @@ async def test_hash_key_ends_the_request(
 async def test_flow_crash_still_reaches_an_agent_with_a_draft(
     runtime: IvrRuntime, citizens: Citizens, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(self: HotlineIntake, audio: object) -> tuple[int, int]:
+    async def broken(self: HotlineIntake, audio: object) -> int:
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(HotlineIntake, "open_draft", broken)

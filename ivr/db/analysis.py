@@ -1,8 +1,9 @@
 """The IVR's analysis of a recorded request, written onto its draft once transcription ends.
 
 The caller is in the queue by then (nobody waits for decoding), so an agent may already be
-editing the draft: the classification lands only on a draft nobody has touched, while the
-transcript is kept in any case unless someone typed one. Every analysis leaves an audit entry,
+editing the draft: the classification lands only on a draft no person has changed (the
+IVR's own flags, such as an abandoned caller's callback, do not count), while the transcript
+is kept in any case unless someone typed one. Every analysis leaves an audit entry,
 with the reason when no transcript could be made.
 """
 
@@ -12,12 +13,14 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.db.calls import Sessions
 from ivr.db.cases import apply_changes, lock_case, validate_fields
 from ivr.db.engine import utcnow
 from ivr.db.models import CaseEvent, CaseEventKind, CaseStatus
 
+IVR = "ivr"  # the actor of the IVR's own audit entries
 TRANSCRIPT_FIELDS = frozenset({"transcript", "transcript_available"})
 ANALYSIS_FIELDS = TRANSCRIPT_FIELDS | {
     "category",
@@ -33,7 +36,6 @@ async def apply_analysis(
     sm: Sessions,
     case_id: int,
     *,
-    expected_version: int,
     fields: Mapping[str, object],
     note: str | None = None,
     at: datetime | None = None,
@@ -43,7 +45,9 @@ async def apply_analysis(
     at = at or utcnow()
     async with sm.begin() as session:
         case = await lock_case(session, case_id)
-        untouched = case.version == expected_version and case.status == CaseStatus.DRAFT
+        untouched = case.status == CaseStatus.DRAFT and not await _changed_by_a_person(
+            session, case_id
+        )
         if not untouched:
             keep_transcript = not case.transcript
             changes = {
@@ -57,7 +61,7 @@ async def apply_analysis(
             CaseEvent(
                 case_id=case_id,
                 at=at,
-                actor="ivr",
+                actor=IVR,
                 kind=kind,
                 before=before,
                 after=after,
@@ -65,6 +69,11 @@ async def apply_analysis(
             )
         )
     return untouched
+
+
+async def _changed_by_a_person(session: AsyncSession, case_id: int) -> bool:
+    query = select(CaseEvent.id).where(CaseEvent.case_id == case_id, CaseEvent.actor != IVR)
+    return (await session.execute(query.limit(1))).first() is not None
 
 
 async def is_analysed(sm: Sessions, case_id: int) -> bool:

@@ -61,10 +61,10 @@ class HotlineIntake:
         if audio is not None and not audio.complete and audio.seconds < MIN_AUDIO_SECONDS:
             log.info("intake_hung_up_silent")
             return
-        case_id, version = await self.open_draft(audio)
+        case_id = await self.open_draft(audio)
         if audio is not None and audio.seconds > 0:
             # the caller goes to the queue now; the transcript follows while they wait
-            work = self.analyse(case_id, version, audio)
+            work = self.analyse(case_id, audio)
             self.services.background.spawn(work, f"analyse-{case_id}")
         if not self.channel.hung_up:
             await self.channel.set_var(variables.CASE_ID, str(case_id))
@@ -129,8 +129,8 @@ class HotlineIntake:
             )
         return audio
 
-    async def open_draft(self, audio: RequestAudio | None) -> tuple[int, int]:
-        """Save the case draft at once, before any transcription; return id and version."""
+    async def open_draft(self, audio: RequestAudio | None) -> int:
+        """Save the case draft at once, before any transcription; return its id."""
         suggestion = case_draft("", self.services.taxonomy, repeat_caller=await self._repeat())
         hung_up = audio is not None and not audio.complete
         case_id = await cases.create_draft(
@@ -149,9 +149,9 @@ class HotlineIntake:
             needs_callback=hung_up,
         )
         log.info("case_draft_created", case_id=case_id, hung_up=hung_up)
-        return case_id, (await cases.get_case(self.services.db, case_id)).version
+        return case_id
 
-    async def analyse(self, case_id: int, version: int, audio: RequestAudio) -> None:
+    async def analyse(self, case_id: int, audio: RequestAudio) -> None:
         """Transcribe and classify the request, then fill in the draft (or say why not)."""
         try:
             transcript = await self.services.transcriber.transcribe(audio.path)
@@ -174,7 +174,6 @@ class HotlineIntake:
         applied = await analysis.apply_analysis(
             self.services.db,
             case_id,
-            expected_version=version,
             fields=fields,
             note=transcript.reason,
         )
