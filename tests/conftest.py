@@ -1,4 +1,4 @@
-"""Fixtures shared by the suite: the real stack lives in tests/stack.py, databases in
-tests/db_fixtures.py."""
+"""Fixtures shared by the suite: the real stack (tests/stack.py), databases
+(tests/db_fixtures.py) and headless Chromium (tests/browser.py)."""
 
-pytest_plugins = ["tests.stack", "tests.db_fixtures"]
+pytest_plugins = ["tests.stack", "tests.db_fixtures", "tests.browser"]

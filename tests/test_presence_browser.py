@@ -8,34 +8,19 @@ reports, including a change nobody clicked (the 2 s poll).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from argon2 import PasswordHasher
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from ivr.db import users
 from ivr.web.app import make_app
 from ivr.web.presence import Telephony
 from tests.test_presence_api import ME, FakeAppQueue
 from tests.test_web_console import PASSWORD, Sessions
-
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Headless chromium."""
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def shows(page: Page, text: str) -> None:

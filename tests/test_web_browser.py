@@ -8,13 +8,13 @@ the page is refused by it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from argon2 import PasswordHasher
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.db import users
@@ -22,21 +22,7 @@ from ivr.web.app import make_app
 
 pytest_plugins = ["tests.db_fixtures"]
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Headless chromium."""
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def test_agent_logs_in_sees_the_page_and_logs_out(
