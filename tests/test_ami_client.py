@@ -55,6 +55,8 @@ class FakeManager:
             reply = "Response: Success\r\nMessage: Authentication accepted\r\n"
         elif name == "ping" and self.answer_pings:
             reply = "Response: Success\r\nPing: Pong\r\n"
+        elif name == "queueadd":
+            reply = "Response: Success\r\nMessage: Added interface to queue\r\n"
         elif name == "queuepause":
             reply = "Response: Error\r\nMessage: Interface not found\r\n"
         else:
@@ -165,3 +167,15 @@ async def test_login_hook_runs_after_every_login(fake: tuple[FakeManager, AmiCli
     client.on_login(hook)
     manager.writers[-1].close()  # a restart: the hook must catch up after the new login
     await _wait_for(lambda: runs == [2], 5)
+
+
+async def test_single_reply_action_panoramisk_mistakes_for_a_list(
+    fake: tuple[FakeManager, AmiClient],
+) -> None:
+    _, client = fake
+    add = {"Action": "QueueAdd", "Queue": "q", "Interface": "Local/8101@agents-sim/n"}
+    # left to panoramisk's guess, "Added interface to queue" starts a list that never ends
+    with pytest.raises(AmiError, match="got no reply"):
+        await client.action(add, timeout=0.5)
+    reply = await client.action(add, timeout=2, as_list=False)
+    assert reply.get("Message") == "Added interface to queue"

@@ -44,10 +44,14 @@ class FakeAppQueue:
         self.members: dict[str, dict[str, str]] = {}
         self.sent: list[dict[str, Any]] = []
         self.refusal: str | None = None
+        self.unanswered = 0  # replies panoramisk would have left pending forever
 
-    async def action(self, fields: Mapping[str, Any], timeout: float = 10.0) -> Any:
+    async def action(
+        self, fields: Mapping[str, Any], timeout: float = 10.0, *, as_list: bool | None = None
+    ) -> Any:
         """Answer one action, after reporting its effect as app_queue's event."""
         self.sent.append(dict(fields))
+        self.as_list = as_list
         if self.refusal:
             raise AmiError(f"AMI {fields['Action']} failed: {self.refusal}")
         return await getattr(self, fields["Action"].lower())(fields)
@@ -60,13 +64,16 @@ class FakeAppQueue:
             for where, m in self.members.items()
         ]
 
-    async def queueadd(self, fields: Mapping[str, str]) -> None:
-        """Add a member; the reply never arrives (panoramisk 1.4 drops it)."""
+    async def queueadd(self, fields: Mapping[str, str]) -> dict[str, str]:
+        """Add a member; like panoramisk 1.4, the reply is lost unless as_list=False."""
         if fields["Interface"] in self.members:
             raise AmiError("AMI QueueAdd failed: Unable to add interface: Already there")
         joined = {"MemberName": fields["MemberName"], "Paused": "0", "PausedReason": ""}
         await self.emit("QueueMemberAdded", fields["Interface"], **joined)
-        await asyncio.Event().wait()  # "Added interface to queue" never reaches the caller
+        if self.as_list is not False:
+            self.unanswered += 1
+            await asyncio.Event().wait()  # "Added interface to queue" taken for a list start
+        return {"Response": "Success", "Message": "Added interface to queue"}
 
     async def queuepause(self, fields: Mapping[str, str]) -> dict[str, str]:
         """Pause or unpause a member."""
@@ -168,6 +175,7 @@ async def test_ready_pause_ready_leave_follow_asterisk(
             "StateInterface": ME,
             "Paused": "false",
         }
+        assert app_queue.unanswered == 0, "QueueAdd is sent as a single-reply action"
         status, body = await post(client, "/api/agent/pause", csrf, json={"reason": "meal"})
         assert (status, body["state"], body["reason"]) == (200, "paused", "meal")
         assert app_queue.sent[-1]["Reason"] == "meal"

@@ -121,12 +121,24 @@ class AmiClient:
         except TimeoutError as exc:
             raise AmiError(f"AMI not logged in after {timeout:.0f} s") from exc
 
-    async def action(self, fields: Mapping[str, str | list[str]], timeout: float = 10.0) -> Any:
-        """Send an action and return its response; errors become AmiError."""
+    async def action(
+        self,
+        fields: Mapping[str, str | list[str]],
+        timeout: float = 10.0,
+        *,
+        as_list: bool | None = None,
+    ) -> Any:
+        """Send an action and return its response; errors become AmiError.
+
+        as_list=False for single-reply actions panoramisk mistakes for lists (QueueAdd's
+        "Added interface to queue" would otherwise leave the reply pending forever).
+        """
         if not self.logged_in.is_set():
             raise AmiError(f"AMI not connected; cannot send {fields.get('Action')}")
         try:
-            reply = await asyncio.wait_for(self._manager.send_action(dict(fields)), timeout)
+            reply = await asyncio.wait_for(
+                self._manager.send_action(dict(fields), as_list=as_list), timeout
+            )
         except TimeoutError as exc:
             raise AmiError(f"AMI {fields.get('Action')} got no reply in {timeout} s") from exc
         # an async Originate answers "queued" first and its real outcome last

@@ -43,7 +43,13 @@ class AmiLink(Protocol):
 
     logged_in: asyncio.Event
 
-    async def action(self, fields: Mapping[str, str | list[str]], timeout: float = ...) -> Any:
+    async def action(
+        self,
+        fields: Mapping[str, str | list[str]],
+        timeout: float = ...,
+        *,
+        as_list: bool | None = None,
+    ) -> Any:
         """Send an action and return its response."""
 
 

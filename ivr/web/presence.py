@@ -169,9 +169,9 @@ async def _confirmed(
     telephony: Telephony, fields: Mapping[str, str], interface: str, check: Check
 ) -> None:
     """Send an action; return once Asterisk's events show its effect, or raise its AmiError."""
-    # panoramisk takes QueueAdd's "Added interface to queue" for the start of a list and
-    # never resolves its reply: the QueueMemberAdded event is the confirmation that counts
-    sent = asyncio.ensure_future(telephony.ami.action(fields, ACTION_TIMEOUT))
+    # each of these actions has one reply (as_list=False: panoramisk would take QueueAdd's
+    # for the start of a list); the member event is the confirmation that counts
+    sent = asyncio.ensure_future(telephony.ami.action(fields, ACTION_TIMEOUT, as_list=False))
     seen = asyncio.ensure_future(telephony.presence.wait_until(interface, check, ACTION_TIMEOUT))
     try:
         await asyncio.wait((sent, seen), return_when=asyncio.FIRST_COMPLETED)
