@@ -24,19 +24,7 @@ ANALYSIS = {
 
 
 async def _draft(db: async_sessionmaker[AsyncSession]) -> int:
-    return await cases.create_draft(
-        db,
-        call_uniqueid=None,
-        caller_number="13800138000",
-        transcript="",
-        transcript_available=False,
-        category="other",
-        department="",
-        priority="normal",
-        summary="",
-        address=None,
-        contact_phone=None,
-    )
+    return await cases.create_blank_draft(db, call_uniqueid=None, caller_number="13800138000")
 
 
 async def test_analysis_fills_an_untouched_draft_and_is_audited(
@@ -100,18 +88,8 @@ async def test_the_ivrs_own_callback_flag_does_not_block_the_analysis(
         caller_number="13800138000",
         started_at=at,
     )
-    case_id = await cases.create_draft(
-        db_sessionmaker,
-        call_uniqueid=uniqueid,
-        caller_number="13800138000",
-        transcript="",
-        transcript_available=False,
-        category="other",
-        department="",
-        priority="normal",
-        summary="",
-        address=None,
-        contact_phone=None,
+    case_id = await cases.create_blank_draft(
+        db_sessionmaker, call_uniqueid=uniqueid, caller_number="13800138000"
     )
     await calls.record_queue_join(db_sessionmaker, uniqueid, at=at, queue="q")
     await calls.record_abandon(db_sessionmaker, uniqueid, at=at, wait_seconds=3.0)

@@ -123,6 +123,23 @@ async def create_draft(
         return await _insert_draft(session, call_uniqueid, fields, actor, at or utcnow())
 
 
+async def create_blank_draft(sm: Sessions, *, call_uniqueid: str | None, caller_number: str) -> int:
+    """A draft with nothing filled in, for an agent to complete (the IVR never ran)."""
+    return await create_draft(
+        sm,
+        call_uniqueid=call_uniqueid,
+        caller_number=caller_number,
+        transcript="",
+        transcript_available=False,
+        category="other",
+        department="",
+        priority="normal",
+        summary="",
+        address=None,
+        contact_phone=None,
+    )
+
+
 async def register_case(
     sm: Sessions,
     case_id: int,

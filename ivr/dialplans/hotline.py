@@ -51,7 +51,7 @@ class HotlineIntake:
         self.services = services
         self.settings = services.settings
         self.uniqueid = channel.headers.uniqueid
-        self.caller = _caller_number(channel.headers.caller)
+        self.caller = variables.known_caller(channel.headers.caller)
 
     async def execute(self) -> None:
         """Run the intake; only a hang-up before any audio ends it without a draft."""
@@ -202,7 +202,3 @@ def recording_path(calls_dir: Path, at: datetime, uniqueid: str, timezone: str) 
     local = at.astimezone(ZoneInfo(timezone))
     safe_id = "".join(c for c in uniqueid if c.isalnum() or c in ".-_") or "unknown"
     return calls_dir / f"{local:%Y/%m/%d}" / f"{safe_id}.wav"
-
-
-def _caller_number(callerid: str) -> str | None:
-    return callerid if callerid and callerid not in ("unknown", "<unknown>") else None

@@ -7,3 +7,11 @@ FALLBACK = "IVR_FALLBACK"  # "1" when AGI failed and the dialplan went straight 
 ROUTE_QUEUE = "queue"
 HOTLINE_CONTEXT = "hotline"
 HOTLINE_EXTEN = "12345"
+
+
+def known_caller(callerid: str | None) -> str | None:
+    """The caller's number, or None when withheld (Asterisk says "unknown" or "<unknown>").
+
+    None, not a placeholder: withheld numbers must not share one caller history.
+    """
+    return callerid if callerid and callerid not in ("unknown", "<unknown>") else None

@@ -96,18 +96,8 @@ class QueueEventHandlers:
         # the IVR never ran: the agent gets an empty draft tied to the call to fill in
         if await cases.case_for_call(self.services.db, event["Uniqueid"]) is not None:
             return
-        await cases.create_draft(
-            self.services.db,
-            call_uniqueid=event["Uniqueid"],
-            caller_number=_caller(event) or "",
-            transcript="",
-            transcript_available=False,
-            category="other",
-            department="",
-            priority="normal",
-            summary="",
-            address=None,
-            contact_phone=None,
+        await cases.create_blank_draft(
+            self.services.db, call_uniqueid=event["Uniqueid"], caller_number=_caller(event) or ""
         )
 
     async def on_agent_called(self, event: Event) -> None:
@@ -181,6 +171,4 @@ def _is_hotline_call(event: Event) -> bool:
 
 
 def _caller(event: Event) -> str | None:
-    # None, not a placeholder: withheld numbers must not share one caller history
-    number = event.get("CallerIDNum", "")
-    return number if number and number not in ("<unknown>", "unknown") else None
+    return variables.known_caller(event.get("CallerIDNum"))
