@@ -47,9 +47,18 @@ def member_event(name: str, status: int = 1, paused: bool = False, **extra: str)
     }
 
 
+CALLER = "1764230400.7"
+
+
 def call_event(name: str) -> dict[str, str]:
-    """An Agent* event ringing or connecting ME."""
-    return {"Event": name, "Queue": QUEUE, "Interface": ME, "MemberName": "wang.li"}
+    """An Agent* event ringing or connecting ME for CALLER."""
+    return {
+        "Event": name,
+        "Queue": QUEUE,
+        "Interface": ME,
+        "MemberName": "wang.li",
+        "Uniqueid": CALLER,
+    }
 
 
 async def feed(presence: AgentPresence, *events: dict[str, str]) -> list[AgentState]:
@@ -63,6 +72,7 @@ async def feed(presence: AgentPresence, *events: dict[str, str]) -> list[AgentSt
         "AgentConnect": presence.on_agent_call_over,
         "AgentRingNoAnswer": presence.on_agent_call_over,
         "AgentComplete": presence.on_agent_call_over,
+        "QueueCallerAbandon": presence.on_caller_gone,
     }
     states = []
     for event in events:
@@ -131,13 +141,14 @@ async def test_local_member_rings_until_agent_connect(presence: AgentPresence) -
 
 
 async def test_a_ring_that_stops_without_answer_ends_ringing(presence: AgentPresence) -> None:
-    """The caller hung up while the agent's phone rang: only the idle status says so."""
+    """The caller hung up while the agent's phone rang: the queue's abandon event says so."""
     states = await feed(
         presence,
         member_event("QueueMemberAdded"),
         call_event("AgentCalled"),
         member_event("QueueMemberStatus", status=2),
-        member_event("QueueMemberStatus", status=1),
+        member_event("QueueMemberStatus", status=1),  # Local members flip: not an answer
+        {"Event": "QueueCallerAbandon", "Queue": QUEUE, "Uniqueid": CALLER},
     )
     assert states[-1] == "ready"
     states = await feed(presence, call_event("AgentCalled"), call_event("AgentRingNoAnswer"))
@@ -219,3 +230,19 @@ async def test_resync_replaces_the_map_with_what_asterisk_lists(presence: AgentP
     mine = presence.current(ME)
     assert (mine.state, mine.reason) == ("paused", "training")
     assert presence.current(gone).state == "logged_out", "missed QueueMemberRemoved"
+
+
+async def test_answered_agent_is_on_call_before_the_device_state_catches_up(
+    presence: AgentPresence,
+) -> None:
+    """Device states lag AgentConnect: seen on a full run as ringing → ready → on_call."""
+    states = await feed(
+        presence,
+        member_event("QueueMemberAdded"),
+        call_event("AgentCalled"),
+        call_event("AgentConnect"),  # the member's status still says "not in use"
+        member_event("QueueMemberStatus", status=2),
+        call_event("AgentComplete"),
+        member_event("QueueMemberStatus", status=1),
+    )
+    assert states == ["ready", "ringing", "on_call", "on_call", "on_call", "ready"]

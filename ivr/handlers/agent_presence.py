@@ -33,7 +33,6 @@ PAUSE_REASONS = {"break": "休息", "after_call_work": "话后处理", "training
 # 4 invalid, 5 unavailable, 6 ringing, 7 ringing while in use, 8 on hold
 RINGING_STATUSES = frozenset({6, 7})
 BUSY_STATUSES = frozenset({2, 3, 8})
-IDLE_STATUS = 1
 RESYNC_ATTEMPTS = 3
 RESYNC_TIMEOUT = 15.0
 
@@ -74,7 +73,7 @@ class Member:
     reason: str
     calling: bool = False  # between AgentCalled and its answer or give-up
     calling_for: str | None = None  # the caller's uniqueid while calling
-    rang: bool = False  # the device went busy/ringing during this call attempt
+    talking: bool = False  # between AgentConnect and AgentComplete
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,7 +94,8 @@ def derive_state(member: Member | None) -> AgentState:
     # a Local/ member reports "in use" from the moment it is rung: AgentCalled tells apart
     if member.calling or member.status in RINGING_STATUSES:
         return AgentState.RINGING
-    if member.status in BUSY_STATUSES:
+    # the device state can lag AgentConnect: the call event says the agent is talking
+    if member.talking or member.status in BUSY_STATUSES:
         return AgentState.ON_CALL
     return AgentState.PAUSED if member.paused else AgentState.READY
 
@@ -113,7 +113,7 @@ def member_of(event: Event, previous: Member | None = None) -> Member:
         # the call attempt in progress is ours to track, not the event's
         calling=previous.calling if previous is not None else False,
         calling_for=previous.calling_for if previous is not None else None,
-        rang=previous.rang if previous is not None else False,
+        talking=previous.talking if previous is not None else False,
     )
 
 
@@ -173,7 +173,9 @@ class AgentPresence:
     async def on_member(self, event: Event) -> None:
         """A member joined, (un)paused or changed device status."""
         if event.get("Queue") == self.queue:
-            member = _after_status(member_of(event, self._members.get(event.get("Interface", ""))))
+            # device states are published asynchronously and, for Local members, flip while
+            # the call is set up: they never end a ring; the call events and the caller do
+            member = member_of(event, self._members.get(event.get("Interface", "")))
             await self._store(member.interface, member, self._when(event))
 
     async def on_member_removed(self, event: Event) -> None:
@@ -186,8 +188,8 @@ class AgentPresence:
         await self._set_calling(event, calling=True)
 
     async def on_agent_call_over(self, event: Event) -> None:
-        """The member answered or stopped ringing; the device status says the rest."""
-        await self._set_calling(event, calling=False)
+        """The member answered (now talking), stopped ringing, or finished the call."""
+        await self._set_calling(event, calling=False, talking=event.get("Event") == "AgentConnect")
 
     async def on_caller_gone(self, event: Event) -> None:
         """The caller hung up while members rang for them: their ringing is over."""
@@ -226,11 +228,13 @@ class AgentPresence:
         self.synced = True
         log.info("agent_presence_synced", queue=self.queue, members=len(fresh))
 
-    async def _set_calling(self, event: Event, *, calling: bool) -> None:
+    async def _set_calling(self, event: Event, *, calling: bool, talking: bool = False) -> None:
         member = self._members.get(event.get("Interface", ""))
         if event.get("Queue") == self.queue and member is not None:
             caller = event.get("Uniqueid") if calling else None
-            changed = dataclasses.replace(member, calling=calling, calling_for=caller, rang=False)
+            changed = dataclasses.replace(
+                member, calling=calling, calling_for=caller, talking=talking
+            )
             await self._store(member.interface, changed, self._when(event))
 
     def _when(self, event: Event) -> datetime:
@@ -269,15 +273,3 @@ class AgentPresence:
 def _shown(presence: Presence) -> tuple[AgentState, bool, str | None]:
     # what the console shows: `since` moves only when this changes
     return presence.state, presence.paused, presence.reason
-
-
-def _after_status(member: Member) -> Member:
-    # Device states are published asynchronously and can lag the call events: a "not in
-    # use" right after AgentCalled is stale. Only busy-then-idle ends a ring by status.
-    if not member.calling:
-        return member
-    if member.status in BUSY_STATUSES or member.status in RINGING_STATUSES:
-        return dataclasses.replace(member, rang=True)
-    if member.rang and member.status == IDLE_STATUS:
-        return dataclasses.replace(member, calling=False, calling_for=None, rang=False)
-    return member
