@@ -7,6 +7,7 @@ serializes them. Either way the last to arrive finds the schema at head and does
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -40,8 +41,21 @@ def head_revision() -> str:
     return head
 
 
+# alembic keeps its migration context in module globals: two upgrades interleaving in one
+# process (greenlets switch at every database round trip) corrupt each other's context.
+# The database lock orders processes; this orders coroutines within one.
+_in_process: asyncio.Lock | None = None
+
+
 async def upgrade_database(url: str) -> None:
     """Bring the database at `url` to the newest schema (idempotent, safe to run concurrently)."""
+    global _in_process
+    _in_process = _in_process or asyncio.Lock()
+    async with _in_process:
+        await _upgrade_with_engine(url)
+
+
+async def _upgrade_with_engine(url: str) -> None:
     engine = make_engine(url)
     try:
         async with engine.begin() as conn:
