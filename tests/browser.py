@@ -6,7 +6,9 @@ reaching for the network (these machines have none) and from needing a GPU.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, async_playwright
@@ -26,3 +28,11 @@ async def browser() -> AsyncIterator[Browser]:
             yield launched
         finally:
             await launched.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where browser tests save screenshots for people to look at (IVR_TEST_ARTIFACTS)."""
+    folder = Path(os.environ.get("IVR_TEST_ARTIFACTS", "artifacts/screenshots")).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr import cli
 from ivr.db import users, web_sessions
-from ivr.db.models import User, WebSession
+from ivr.db.console_models import User, WebSession
 from ivr.db.web_sessions import Throttle
 from ivr.errors import RecordNotFound, ValidationError
 

@@ -249,7 +249,7 @@ async def test_agent_without_an_interface_gets_409(
     state = await client.get("/api/agent/state")
     assert state.status == 409
     page = await (await client.get("/agent")).text()
-    assert "未配置坐席分机" in page and "/agent.js" not in page
+    assert "未配置坐席分机" in page and "agent.js" not in page
     assert app_queue.sent == [{"Action": "QueueStatus", "Queue": QUEUE}]
 
 
@@ -338,8 +338,8 @@ async def test_agent_page_has_the_buttons_and_only_an_external_script(
     assert 'id="presence-ready"' in page and 'id="presence-leave"' in page
     assert re.findall(r'<option value="([a-z_]+)">', page) == REASONS.split(", ")
     assert f'<meta name="csrf-token" content="{csrf["X-CSRF-Token"]}">' in page
-    assert re.findall(r"<script[^>]*>", page) == ['<script src="/agent.js" defer>']
-    script = await client.get("/agent.js")
+    assert re.findall(r"<script[^>]*>", page) == ['<script src="/static/agent.js" defer>']
+    script = await client.get("/static/agent.js")
     assert script.status == 200 and script.content_type == "text/javascript"
     text = await script.text()
     assert "X-CSRF-Token" in text and "/api/agent/state" in text and "2000" in text
@@ -356,4 +356,4 @@ def test_presence_routes_say_who_may_use_them() -> None:
     for path in ("/api/agent/ready", "/api/agent/pause", "/api/agent/logout-queue"):
         assert access["POST", path] == agent_only
     assert access["GET", "/api/agent/state"] == agent_only
-    assert access["GET", "/agent.js"] == "public"
+    assert access["GET", "/static/{name}"] == "public"

@@ -21,7 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.db import users
-from ivr.db.models import LoginFailure, Role, WebSession
+from ivr.db.console_models import LoginFailure, WebSession
+from ivr.db.models import Role
 from ivr.db.web_sessions import token_digest
 from ivr.web.app import make_app
 from ivr.web.guard import LOGIN_CSRF_COOKIE, SESSION_COOKIE
@@ -388,7 +389,7 @@ async def test_pages_escape_what_users_typed(client: Client, db_sessionmaker: Se
 
 
 async def test_security_headers_are_on_every_response(client: Client) -> None:
-    for path in ("/healthz", "/login", "/console.css", "/api/me", "/nowhere", "/agent"):
+    for path in ("/healthz", "/login", "/static/console.css", "/api/me", "/nowhere", "/agent"):
         response = await client.get(path, allow_redirects=False)
         headers = response.headers
         assert headers["Content-Security-Policy"].startswith("default-src 'self'"), path

@@ -1,5 +1,6 @@
-"""SQLAlchemy models: callers, calls, recordings, cases, their audit trail and case counters,
-and the console's users, web sessions and failed logins.
+"""SQLAlchemy models: callers, calls, recordings, cases, their audit trail and case counters.
+
+The console's tables (users, sessions, screen-pops) are in `ivr.db.console_models`.
 
 Datetimes are stored as UTC and come back timezone-aware on every backend; showing them in
 Asia/Shanghai is the presentation layer's job. Workflow values are plain string columns with
@@ -113,6 +114,8 @@ class CaseEventKind(enum.StrEnum):
     CALL_ABANDONED = "call_abandoned"
     CALL_ANSWERED = "call_answered"
     ANALYSED = "analysed"  # the IVR wrote its transcript and classification onto the draft
+    CLAIMED = "claimed"  # an agent took a draft from the work queue
+    RELEASED = "released"  # ... and gave it back
 
 
 class Role(enum.StrEnum):
@@ -166,6 +169,9 @@ class Case(Base):
     abandoned: Mapped[bool] = mapped_column(default=False)
     needs_callback: Mapped[bool] = mapped_column(default=False)
     leader_handled: Mapped[bool] = mapped_column(default=False)
+    # The agent working a draft from the work queue (one claim per draft, one per agent).
+    claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
+    claimed_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column()
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -289,43 +295,3 @@ class CaseNumberCounter(Base):
 
     day: Mapped[date] = mapped_column(primary_key=True)
     value: Mapped[int]
-
-
-class User(Base):
-    """A console login; the password is kept only as an argon2 hash."""
-
-    __tablename__ = "users"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
-    display_name: Mapped[str] = mapped_column(String(64))
-    password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16))
-    interface: Mapped[str | None] = mapped_column(String(128))  # an agent's queue member
-    department: Mapped[str | None] = mapped_column(String(128))
-    active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime]
-
-
-class WebSession(Base):
-    """A logged-in browser; only the SHA-256 of its cookie token is stored."""
-
-    __tablename__ = "web_sessions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime]
-    expires_at: Mapped[datetime] = mapped_column(index=True)
-
-
-class LoginFailure(Base):
-    """One failed login, counted per username and per client address to slow guessing."""
-
-    __tablename__ = "login_failures"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(index=True)
-    username: Mapped[str] = mapped_column(String(64), index=True)
-    client_ip: Mapped[str] = mapped_column(String(64), index=True)

@@ -20,8 +20,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr.db.console_models import User, WebSession
 from ivr.db.engine import utcnow
-from ivr.db.models import Role, User, WebSession, snapshot
+from ivr.db.models import Role, snapshot
 from ivr.errors import RecordNotFound, ValidationError
 
 Sessions = async_sessionmaker[AsyncSession]

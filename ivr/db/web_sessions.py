@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ivr.db.models import LoginFailure, User, WebSession
+from ivr.db.console_models import LoginFailure, User, WebSession
 from ivr.db.users import UserView, view_of
 
 Sessions = async_sessionmaker[AsyncSession]

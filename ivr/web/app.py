@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr.db import users
 from ivr.db.engine import utcnow
 from ivr.settings import Settings
-from ivr.web import api, login, pages, presence
+from ivr.web import api, assets, login, pages, presence
 from ivr.web.guard import public, session_middleware
-from ivr.web.html import STYLESHEET_PATH, no_favicon, stylesheet
+from ivr.web.html import no_favicon
 from ivr.web.presence import Telephony, telephony_key
 from ivr.web.responses import add_security_headers, error_middleware
 from ivr.web.state import (
@@ -79,7 +79,7 @@ def _add_console(
     app.middlewares.append(session_middleware)
     app.on_startup.append(_prepare_dummy_hash)
     router = app.router
-    router.add_get(STYLESHEET_PATH, public(stylesheet))
+    assets.add_routes(router)
     router.add_get("/favicon.ico", public(no_favicon))
     router.add_get("/login", login.login_form)
     router.add_post("/login", login.login)
@@ -88,7 +88,6 @@ def _add_console(
     for role, path in pages.ROLE_HOME.items():
         router.add_get(path, pages.role_page(role))
     router.add_get("/api/me", api.me)
-    router.add_get(pages.AGENT_SCRIPT_PATH, public(pages.agent_script))
     presence.add_routes(router)
 
 

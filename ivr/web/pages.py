@@ -1,7 +1,7 @@
 """The home redirect and each role's page (placeholders until the console pages land).
 
 The agent's page shows the queue state Asterisk reports and the Ready / Pause / Leave
-buttons; its script is served from /agent.js (the CSP forbids inline scripts).
+buttons; its script is /static/agent.js (the CSP forbids inline scripts).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ ROLE_HOME = {
     Role.DEPARTMENT: "/department",
     Role.LEADER: "/leader",
 }
-AGENT_SCRIPT_PATH = "/agent.js"
 ROLE_TITLES = {
     Role.AGENT: "话务员工作台",
     Role.OFFICE: "热线办管理台",
@@ -47,7 +46,10 @@ def role_page(role: Role) -> Handler:
         header = user_bar(session)
         telephony = telephony_key in request.config_dict
         body = who_am_i(session) + _role_body(role, session.user, telephony=telephony)
-        return page(ROLE_TITLES[role], body, header=header, csrf_token=session.csrf_token)
+        scripts = ("agent.js",) if 'id="presence"' in body else ()
+        return page(
+            ROLE_TITLES[role], body, header=header, csrf_token=session.csrf_token, scripts=scripts
+        )
 
     # Named before guarding, so logs and tracebacks say which page it is.
     show.__name__ = show.__qualname__ = f"{role.value}_page"
@@ -86,7 +88,7 @@ def _role_body(role: Role, user: UserView, *, telephony: bool) -> str:
 
 
 def presence_panel(user: UserView) -> str:
-    """The agent's queue state and its buttons (driven by /agent.js)."""
+    """The agent's queue state and its buttons (driven by agent.js)."""
     if not user.interface:
         return '<p class="error">未配置坐席分机，无法签入队列，请联系热线办。</p>'
     options = "".join(
@@ -104,73 +106,4 @@ def presence_panel(user: UserView) -> str:
 <button type="button" id="presence-pause">暂停</button>
 <button type="button" id="presence-leave">退出队列</button>
 </section>
-<script src="{AGENT_SCRIPT_PATH}" defer></script>"""
-
-
-async def agent_script(request: web.Request) -> web.Response:
-    """The agent page's script."""
-    return web.Response(text=AGENT_SCRIPT, content_type="text/javascript", charset="utf-8")
-
-
-# Polls every 2 s until the WebSocket lands; posts carry the CSRF token from the meta tag.
-AGENT_SCRIPT = """\
-"use strict";
-(() => {
-  const STATES = {logged_out: "未签入队列", ready: "就绪", paused: "暂停",
-                  ringing: "振铃中", on_call: "通话中"};
-  const DEVICE = {0: "分机状态未知", 4: "分机无效", 5: "分机不可用（未注册？）"};
-  const $ = (id) => document.getElementById(id);
-  const panel = $("presence");
-  if (!panel) return;
-  const token = document.querySelector('meta[name="csrf-token"]').content;
-  const reason = $("presence-reason");
-
-  const reasonLabel = (value) => {
-    const option = Array.from(reason.options).find((o) => o.value === value);
-    return option ? option.textContent : value;
-  };
-
-  const render = (s) => {
-    let text = STATES[s.state] || s.state;
-    if (s.paused && s.reason) {
-      const why = reasonLabel(s.reason);
-      text += s.state === "paused" ? "（" + why + "）" : "（已暂停：" + why + "）";
-    }
-    $("presence-state").textContent = text;
-    $("presence-since").textContent = "自 " + new Date(s.since).toLocaleTimeString();
-    $("presence-device").textContent = DEVICE[s.asterisk_status] || "";
-    panel.dataset.state = s.state;
-  };
-
-  const showError = (message) => {
-    $("presence-error").textContent = message;
-    $("presence-error").hidden = !message;
-  };
-
-  const send = async (method, path, body) => {
-    const options = {method, credentials: "same-origin", headers: {"X-CSRF-Token": token}};
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    try {
-      const response = await fetch(path, options);
-      if (response.status === 401) return window.location.assign("/login");
-      const data = await response.json();
-      if (!response.ok) throw new Error(data.error || response.statusText);
-      render(data);
-      showError("");
-    } catch (error) {
-      showError(String(error.message || error));
-    }
-  };
-
-  $("presence-ready").addEventListener("click", () => send("POST", "/api/agent/ready"));
-  $("presence-pause").addEventListener(
-    "click", () => send("POST", "/api/agent/pause", {reason: reason.value}));
-  $("presence-leave").addEventListener("click", () => send("POST", "/api/agent/logout-queue"));
-  const poll = () => send("GET", "/api/agent/state");
-  poll();
-  window.setInterval(poll, 2000);
-})();
 """
