@@ -21,10 +21,12 @@ from ivr.errors import ModelUnavailable
 from ivr.handlers.agent_presence import AgentPresence
 from ivr.handlers.queue_events import QueueEventHandlers
 from ivr.handlers.reconcile import CallReconciler
+from ivr.handlers.screen_pop import ScreenPopHandlers, case_changed_notifier
 from ivr.services import Services
 from ivr.settings import Settings
 from ivr.speech.asr import Transcriber
 from ivr.web.app import make_app
+from ivr.web.pop_bus import PopBus
 from ivr.web.presence import Telephony
 
 log = structlog.get_logger(__name__)
@@ -40,6 +42,7 @@ class IvrRuntime:
         self.services: Services | None = None
         self.ami: AmiClient | None = None
         self.presence: AgentPresence | None = None  # queue members as Asterisk reports them
+        self.bus = PopBus()  # screen-pops to the agents' pages (and other processes')
         self.agi: FastAgiServer | None = None
         self._web: web.AppRunner | None = None
 
@@ -47,11 +50,14 @@ class IvrRuntime:
         s = self.settings
         await upgrade_database(s.database_url)
         self.engine = make_engine(s.database_url)
+        db = make_sessionmaker(self.engine)
+        await self.bus.start_relay(s.database_url)
         self.services = Services(
             settings=s,
-            db=make_sessionmaker(self.engine),
+            db=db,
             transcriber=self._transcriber or Transcriber(s),
             taxonomy=load_taxonomy(),
+            case_changed=case_changed_notifier(db, self.bus),
         )
         await self._load_speech_model()
         await self.start_ami()
@@ -73,6 +79,8 @@ class IvrRuntime:
         assert self.services is not None
         s = self.settings
         self.ami = AmiClient.from_settings(s)
+        # pops first: the agent's screen should not wait for the call record's writes
+        ScreenPopHandlers(self.services, self.bus).register(self.ami)
         QueueEventHandlers(self.services).register(self.ami)
         self.ami.on_login(CallReconciler(self.services, self.ami).reconcile)
         self.presence = AgentPresence(s.queue_name, clock=self.services.clock)
@@ -95,7 +103,11 @@ class IvrRuntime:
         assert self.services is not None and self.ami is not None and self.presence is not None
         telephony = Telephony(ami=self.ami, presence=self.presence)
         console = make_app(
-            self.health, db=self.services.db, settings=self.settings, telephony=telephony
+            self.health,
+            db=self.services.db,
+            settings=self.settings,
+            telephony=telephony,
+            bus=self.bus,
         )
         self._web = web.AppRunner(console, access_log=None)
         await self._web.setup()
@@ -119,6 +131,7 @@ class IvrRuntime:
         if self.ami is not None:
             await self.ami.close()
         log.debug("ivr_stop_step", done="ami")
+        await self.bus.close()
         if self.services is not None:
             self.services.transcriber.close()
         if self.engine is not None:

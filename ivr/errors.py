@@ -13,6 +13,7 @@ IvrError
 ├── RecordNotFound         a case, call or recording asked for does not exist
 ├── ValidationError        an edit names an unknown field or carries a bad value
 ├── StaleEdit              an edit was made against an outdated version of a record
+├── ClaimConflict          a draft is claimed by another agent, or the agent holds one already
 └── AuthError              a console login was refused
     ├── LoginFailed        wrong username or password, or a disabled user
     └── LoginThrottled     too many failed logins lately; carries when to retry
@@ -71,6 +72,10 @@ class ValidationError(IvrError):
 
 class StaleEdit(IvrError):
     """An edit was based on an older version of the record; reload and edit again."""
+
+
+class ClaimConflict(IvrError):
+    """The draft is claimed by someone else, or the agent already holds one."""
 
 
 class AuthError(IvrError):

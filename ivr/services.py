@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -12,6 +12,10 @@ from ivr.cases.taxonomy import Taxonomy
 from ivr.settings import Settings
 from ivr.speech.asr import Transcriber
 from ivr.tasks import BackgroundTasks
+
+
+async def _nobody_listens(case_id: int) -> None:
+    return None
 
 
 def utc_now() -> datetime:
@@ -29,3 +33,5 @@ class Services:
     taxonomy: Taxonomy
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     clock: Callable[[], datetime] = field(default=utc_now)
+    # called after the IVR wrote onto a case, so consoles showing it refresh (screen-pops)
+    case_changed: Callable[[int], Awaitable[None]] = field(default=_nobody_listens)

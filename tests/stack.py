@@ -17,11 +17,12 @@ from ivr.asterisk import runner
 from ivr.errors import IvrError
 from ivr.settings import Settings, load_settings
 from ivr.sim.calls import CallSimulator
-from ivr.speech.tts import build_prompts
+from ivr.speech.tts import KOREAN_VOICE, build_prompts, synthesize_clip
 
 # ports apart from the defaults, so a running demo does not collide with the suite;
 # IVR_TEST_PORT_OFFSET lets two suites (two checkouts) run side by side
 _OFFSET = int(os.environ.get("IVR_TEST_PORT_OFFSET", "0"))
+REQUEST_KO = "안녕하세요 도와주세요 감사합니다"  # what the simulated citizen says
 TEST_PORTS = {"agi_port": 14573 + _OFFSET, "ami_port": 15038 + _OFFSET, "web_port": 18080 + _OFFSET}
 
 
@@ -82,6 +83,14 @@ async def runtime(asterisk: Settings) -> AsyncIterator[IvrRuntime]:
         assert rt.ami is not None
         await rt.ami.wait_logged_in(30)
         yield rt
+
+
+@pytest.fixture(scope="session")
+def request_clip(runtime: IvrRuntime) -> Path:
+    """A spoken request (Korean, for the Korean test model), 8 kHz, path without extension."""
+    clip = runtime.settings.recordings_dir / "sim" / "request-ko.wav"
+    synthesize_clip(REQUEST_KO, clip, voice=KOREAN_VOICE)
+    return clip.with_suffix("")
 
 
 class Citizens:

@@ -20,22 +20,12 @@ from ivr.sim.calls import CallScript, SimCall
 from ivr.sim.demo import prompt_delay
 from ivr.speech.asr import decode_raw
 from ivr.speech.audio import wav_duration
-from ivr.speech.tts import KOREAN_VOICE, synthesize_clip
 from tests.speech_fixtures import cer
 from tests.stack import Citizens, eventually
 
 pytestmark = pytest.mark.asterisk
 
-REQUEST_KO = "안녕하세요 도와주세요 감사합니다"
 CALL_TIMEOUT = 90.0
-
-
-@pytest.fixture(scope="module")
-def request_clip(runtime: IvrRuntime) -> Path:
-    """A spoken request (Korean, for the Korean test model), 8 kHz, path without extension."""
-    clip = runtime.settings.recordings_dir / "sim" / "request-ko.wav"
-    synthesize_clip(REQUEST_KO, clip, voice=KOREAN_VOICE)
-    return clip.with_suffix("")
 
 
 async def _call(citizens: Citizens, runtime: IvrRuntime, **script: object) -> SimCall:

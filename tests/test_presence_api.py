@@ -23,6 +23,7 @@ from ivr.db.models import Role
 from ivr.errors import AmiError
 from ivr.handlers.agent_presence import AgentPresence
 from ivr.services import utc_now
+from ivr.web import agent_page
 from ivr.web.app import make_app
 from ivr.web.guard import access_of
 from ivr.web.presence import Telephony
@@ -249,7 +250,7 @@ async def test_agent_without_an_interface_gets_409(
     state = await client.get("/api/agent/state")
     assert state.status == 409
     page = await (await client.get("/agent")).text()
-    assert "未配置坐席分机" in page and "agent.js" not in page
+    assert "未配置坐席分机" in page and 'id="presence-ready"' not in page
     assert app_queue.sent == [{"Action": "QueueStatus", "Queue": QUEUE}]
 
 
@@ -336,9 +337,12 @@ async def test_agent_page_has_the_buttons_and_only_an_external_script(
     _, csrf = await as_agent(client, db_sessionmaker)
     page = await (await client.get("/agent")).text()
     assert 'id="presence-ready"' in page and 'id="presence-leave"' in page
-    assert re.findall(r'<option value="([a-z_]+)">', page) == REASONS.split(", ")
+    panel = page[page.index('<section id="presence"') :]
+    panel = panel[: panel.index("</section>")]
+    assert re.findall(r'<option value="([a-z_]+)">', panel) == REASONS.split(", ")
     assert f'<meta name="csrf-token" content="{csrf["X-CSRF-Token"]}">' in page
-    assert re.findall(r"<script[^>]*>", page) == ['<script src="/static/agent.js" defer>']
+    scripts = re.findall(r"<script[^>]*>", page)
+    assert scripts == [f'<script src="/static/{name}" defer>' for name in agent_page.SCRIPTS]
     script = await client.get("/static/agent.js")
     assert script.status == 200 and script.content_type == "text/javascript"
     text = await script.text()

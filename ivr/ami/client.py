@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -26,6 +27,9 @@ log = structlog.get_logger(__name__)
 
 Event = Mapping[str, str]
 EventHandler = Callable[[Event], Awaitable[None]]
+# Added to every event: when it reached this process (epoch seconds), before any queueing,
+# so latency measured from it includes the wait behind earlier events' handlers.
+RECEIVED_AT = "X-Ivr-Received-At"
 # panoramisk's own pinger never checks replies; ours does, so push its first ping out of reach
 _NEVER = 10 * 365 * 24 * 3600
 # panoramisk re-sends unanswered actions after a reconnect: a callback Originate must never
@@ -50,6 +54,14 @@ class _Manager(Manager):  # type: ignore[misc]
 
 
 _LOGGED_IN = "ivr:LoggedIn"  # a pseudo-event of ours; Asterisk event names have no colon
+
+
+def received_at(event: Event) -> float:
+    """When the event reached this process (epoch seconds; now for a made-up event)."""
+    try:
+        return float(event[RECEIVED_AT])
+    except (KeyError, ValueError):
+        return time.time()
 
 
 def _ignore_event(hook: Callable[[], Awaitable[None]]) -> EventHandler:
@@ -160,6 +172,7 @@ class AmiClient:
         self.logged_in.clear()
 
     def _enqueue(self, _manager: Manager, event: Any) -> None:
+        event[RECEIVED_AT] = repr(time.time())
         self._events.put_nowait(event)
 
     async def _deliver_events(self) -> None:

@@ -71,6 +71,7 @@ class CaseView:
     abandoned: bool
     needs_callback: bool
     leader_handled: bool
+    claimed_by: str | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -120,7 +121,7 @@ async def create_draft(
         DRAFT_FIELDS,
     )
     async with sm.begin() as session:
-        return await _insert_draft(session, call_uniqueid, fields, actor, at or utcnow())
+        return await insert_draft(session, call_uniqueid, fields, actor, at or utcnow())
 
 
 async def create_blank_draft(sm: Sessions, *, call_uniqueid: str | None, caller_number: str) -> int:
@@ -152,29 +153,59 @@ async def register_case(
 ) -> CaseView:
     """Accept (受理) a draft with the agent's edits: number, version and audit it at once."""
     changes = validate_fields(edits, EDITABLE_FIELDS)
-    at = at or utcnow()
     async with sm.begin() as session:
-        case = await lock_case(session, case_id)
-        if case.version != expected_version:
-            raise StaleEdit(
-                f"case {case_id} changed since it was loaded (version {expected_version}, "
-                f"now {case.version}): reload it and edit again"
-            )
-        if case.status != CaseStatus.DRAFT:
-            raise ValidationError(f"case {case_id} is already {case.status} as {case.number}")
-        # Numbered before any attribute changes, so the counter's statement does not
-        # autoflush a half-applied edit (which would also bump the version twice).
-        number = await allocate_case_number(session, at, timezone)
-        before, after = apply_changes(case, changes)
-        before.update(status=case.status, number=None)
-        case.status, case.number, case.updated_at = CaseStatus.REGISTERED.value, number, at
-        after.update(status=case.status, number=case.number)
-        kind = CaseEventKind.REGISTERED.value
-        session.add(
-            CaseEvent(case_id=case_id, at=at, actor=actor, kind=kind, before=before, after=after)
+        await register_in(
+            session,
+            case_id,
+            actor=actor,
+            changes=changes,
+            expected_version=expected_version,
+            at=at or utcnow(),
+            timezone=timezone,
         )
-        await session.flush()
-        return (await _views(session, select(Case).where(Case.id == case_id)))[0]
+        return await view_in(session, case_id)
+
+
+async def register_in(
+    session: AsyncSession,
+    case_id: int,
+    *,
+    actor: str,
+    changes: Mapping[str, object],
+    expected_version: int,
+    at: datetime,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> None:
+    """`register_case` inside the caller's transaction, with already validated changes."""
+    case = await lock_case(session, case_id)
+    if case.version != expected_version:
+        raise StaleEdit(
+            f"case {case_id} changed since it was loaded (version {expected_version}, "
+            f"now {case.version}): reload it and edit again"
+        )
+    if case.status != CaseStatus.DRAFT:
+        raise ValidationError(f"case {case_id} is already {case.status} as {case.number}")
+    # Numbered before any attribute changes, so the counter's statement does not
+    # autoflush a half-applied edit (which would also bump the version twice).
+    number = await allocate_case_number(session, at, timezone)
+    before, after = apply_changes(case, changes)
+    before.update(status=case.status, number=None)
+    case.status, case.number, case.updated_at = CaseStatus.REGISTERED.value, number, at
+    case.claimed_by = case.claimed_at = None  # out of the work queue: nobody holds a draft
+    after.update(status=case.status, number=case.number)
+    kind = CaseEventKind.REGISTERED.value
+    session.add(
+        CaseEvent(case_id=case_id, at=at, actor=actor, kind=kind, before=before, after=after)
+    )
+    await session.flush()
+
+
+async def view_in(session: AsyncSession, case_id: int) -> CaseView:
+    """A snapshot of the case inside the caller's transaction."""
+    found = await _views(session, select(Case).where(Case.id == case_id))
+    if not found:
+        raise RecordNotFound(f"no case {case_id}")
+    return found[0]
 
 
 async def get_case(sm: Sessions, case_id: int) -> CaseView:
@@ -237,13 +268,14 @@ def _checked(name: str, value: object) -> object:
     return value
 
 
-async def _insert_draft(
+async def insert_draft(
     session: AsyncSession,
     call_uniqueid: str | None,
     fields: dict[str, object],
     actor: str,
     at: datetime,
 ) -> int:
+    """`create_draft` inside the caller's transaction, with already validated fields."""
     number = str(fields["caller_number"])
     call = (
         await lock_call(session, call_uniqueid, at=at, caller_number=number)

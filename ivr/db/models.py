@@ -210,7 +210,8 @@ class Call(Base):
     stage: Mapped[str] = mapped_column(String(16), default=Stage.GREETING.value)
     via_fallback: Mapped[bool] = mapped_column(default=False)
     queue: Mapped[str | None] = mapped_column(String(64))
-    queue_joined_at: Mapped[datetime | None]
+    # indexed: the wallboard reads the day's queue calls every few seconds
+    queue_joined_at: Mapped[datetime | None] = mapped_column(index=True)
     agent_called_at: Mapped[datetime | None]
     agent: Mapped[str | None] = mapped_column(String(255))
     answered_at: Mapped[datetime | None]

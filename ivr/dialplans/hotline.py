@@ -177,6 +177,7 @@ class HotlineIntake:
             fields=fields,
             note=transcript.reason,
         )
+        await self.services.case_changed(case_id)  # an agent may be looking at it already
         log.info(
             "case_draft_analysed",
             case_id=case_id,

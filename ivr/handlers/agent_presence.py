@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
+from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -156,6 +157,10 @@ class AgentPresence:
             asterisk_status=member.status if member else None,
             since=since or self._synced_at,
         )
+
+    def states(self) -> Counter[AgentState]:
+        """How many queue members are in each state (members only: none is logged out)."""
+        return Counter(derive_state(member) for member in self._members.values())
 
     async def wait_until(
         self, interface: str, check: Callable[[Presence], bool], timeout: float

@@ -12,9 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr.db import users
 from ivr.db.engine import utcnow
 from ivr.settings import Settings
-from ivr.web import api, assets, login, pages, presence
+from ivr.web import (
+    agent_socket,
+    api,
+    assets,
+    cases_api,
+    login,
+    pages,
+    presence,
+    wallboard,
+    work_queue,
+)
 from ivr.web.guard import public, session_middleware
 from ivr.web.html import no_favicon
+from ivr.web.pop_bus import PopBus, pop_bus_key
 from ivr.web.presence import Telephony, telephony_key
 from ivr.web.responses import add_security_headers, error_middleware
 from ivr.web.state import (
@@ -25,6 +36,7 @@ from ivr.web.state import (
     db_key,
     hashing_key,
     policy_key,
+    recordings_key,
 )
 
 HealthProbe = Callable[[], dict[str, Any]]
@@ -47,11 +59,13 @@ def make_app(
     policy: ConsolePolicy | None = None,
     clock: Clock = utcnow,
     telephony: Telephony | None = None,
+    bus: PopBus | None = None,
 ) -> web.Application:
     """Build the web application; without `db` it serves /healthz only.
 
     Without `telephony` (no Asterisk to ask) the presence API answers 503 and the agent
-    page shows no queue buttons.
+    page shows no queue buttons. `bus` carries screen-pops from the AMI handlers (a private
+    one when none is given: pages then hear only what this app itself publishes).
     """
     app = web.Application(client_max_size=64 * 1024, middlewares=[error_middleware])
     app[health_key] = health
@@ -61,6 +75,8 @@ def make_app(
         if policy is None:
             policy = ConsolePolicy.from_settings(settings or Settings())
         _add_console(app, db, policy, clock)
+        app[recordings_key] = (settings or Settings()).recordings_dir
+        app[pop_bus_key] = bus or PopBus()
         if telephony is not None:
             app[telephony_key] = telephony
     return app
@@ -89,6 +105,10 @@ def _add_console(
         router.add_get(path, pages.role_page(role))
     router.add_get("/api/me", api.me)
     presence.add_routes(router)
+    cases_api.add_routes(router)
+    work_queue.add_routes(router)
+    wallboard.add_routes(router)
+    agent_socket.add_routes(app)
 
 
 async def _prepare_dummy_hash(app: web.Application) -> None:

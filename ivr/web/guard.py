@@ -40,8 +40,9 @@ PUBLIC_ATTRIBUTE = "ivr_public"
 
 
 def is_api(request: web.Request) -> bool:
-    """Whether the request is for the JSON API (errors as JSON, 401 instead of a redirect)."""
-    return request.path == "/api" or request.path.startswith("/api/")
+    """Whether the request is for the JSON API or a WebSocket (errors as JSON, 401 instead
+    of a redirect to the login page)."""
+    return request.path == "/api" or request.path.startswith(("/api/", "/ws/"))
 
 
 def current_session(request: web.Request) -> SessionView | None:

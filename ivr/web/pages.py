@@ -1,7 +1,7 @@
-"""The home redirect and each role's page (placeholders until the console pages land).
+"""The home redirect and each role's page.
 
-The agent's page shows the queue state Asterisk reports and the Ready / Pause / Leave
-buttons; its script is /static/agent.js (the CSP forbids inline scripts).
+The agent's page is the agent console (ivr.web.agent_page); the other roles' pages are
+placeholders until their consoles land.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from aiohttp import web
 from ivr.db.models import Role
 from ivr.db.users import UserView
 from ivr.db.web_sessions import SessionView
-from ivr.handlers.agent_presence import PAUSE_REASONS
+from ivr.web import agent_page
 from ivr.web.guard import ROLE_LABELS, Handler, logged_in, redirect, require_role
 from ivr.web.html import hidden_csrf, page
 from ivr.web.presence import telephony_key
@@ -46,9 +46,15 @@ def role_page(role: Role) -> Handler:
         header = user_bar(session)
         telephony = telephony_key in request.config_dict
         body = who_am_i(session) + _role_body(role, session.user, telephony=telephony)
-        scripts = ("agent.js",) if 'id="presence"' in body else ()
+        agent = role is Role.AGENT
         return page(
-            ROLE_TITLES[role], body, header=header, csrf_token=session.csrf_token, scripts=scripts
+            ROLE_TITLES[role],
+            body,
+            header=header,
+            csrf_token=session.csrf_token,
+            scripts=agent_page.SCRIPTS if agent else (),
+            styles=agent_page.STYLES if agent else (),
+            wide=agent,
         )
 
     # Named before guarding, so logs and tracebacks say which page it is.
@@ -80,30 +86,6 @@ def who_am_i(session: SessionView) -> str:
 
 
 def _role_body(role: Role, user: UserView, *, telephony: bool) -> str:
-    if role is not Role.AGENT:
-        return "<p>控制台功能即将上线。</p>"
-    if not telephony:  # a console served without Asterisk (web-only): nothing to poll
-        return "<p>本控制台未连接电话系统。</p>"
-    return presence_panel(user)
-
-
-def presence_panel(user: UserView) -> str:
-    """The agent's queue state and its buttons (driven by agent.js)."""
-    if not user.interface:
-        return '<p class="error">未配置坐席分机，无法签入队列，请联系热线办。</p>'
-    options = "".join(
-        f'<option value="{escape(value)}">{escape(label)}</option>'
-        for value, label in PAUSE_REASONS.items()
-    )
-    return f"""<section id="presence" aria-live="polite">
-<h2>坐席状态</h2>
-<p><strong id="presence-state">正在读取…</strong> <span id="presence-since"></span>
-<span id="presence-device"></span></p>
-<p id="presence-error" class="error" role="alert" hidden></p>
-<button type="button" id="presence-ready">就绪</button>
-<label for="presence-reason">暂停原因</label>
-<select id="presence-reason">{options}</select>
-<button type="button" id="presence-pause">暂停</button>
-<button type="button" id="presence-leave">退出队列</button>
-</section>
-"""
+    if role is Role.AGENT:
+        return agent_page.agent_console(user, telephony=telephony)
+    return "<p>控制台功能即将上线。</p>"

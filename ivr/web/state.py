@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
@@ -63,5 +64,6 @@ db_key: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("db")
 policy_key: web.AppKey[ConsolePolicy] = web.AppKey("console_policy")
 clock_key: web.AppKey[Clock] = web.AppKey("clock")
 hashing_key: web.AppKey[asyncio.Semaphore] = web.AppKey("hashing_slots")
+recordings_key: web.AppKey[Path] = web.AppKey("recordings_dir")
 # Set by the session middleware on every request of the console: None when not logged in.
 session_key: web.RequestKey[SessionView | None] = web.RequestKey("console_session")

@@ -1,4 +1,5 @@
-"""Screen-pops kept until the agent is done with them, and work-queue claims on drafts.
+"""Screen-pops kept until the agent is done with them, work-queue claims on drafts, and
+the index the wallboard's queries need.
 
 Revision ID: 0003
 Revises: 0002
@@ -26,11 +27,12 @@ def _str(name: str, length: int, nullable: bool = False) -> sa.Column[object]:
 
 
 def upgrade() -> None:
-    """Add cases.claimed_by/claimed_at and the screen_pops table."""
+    """Add cases.claimed_by/claimed_at, the screen_pops table, an index for the wallboard."""
     # plain ADD COLUMN: both backends do it in place, no table rebuild
     op.add_column("cases", _str("claimed_by", 64, nullable=True))
     op.add_column("cases", _at("claimed_at", nullable=True))
     op.create_index("ix_cases_claimed_by", "cases", ["claimed_by"])
+    op.create_index("ix_calls_queue_joined_at", "calls", ["queue_joined_at"])
     op.create_table(
         "screen_pops",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -60,6 +62,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop the screen-pops and the claims."""
     op.drop_table("screen_pops")
+    op.drop_index("ix_calls_queue_joined_at", "calls")
     op.drop_index("ix_cases_claimed_by", "cases")
     with op.batch_alter_table("cases") as batch:  # SQLite drops columns by rebuilding
         batch.drop_column("claimed_at")

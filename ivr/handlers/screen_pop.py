@@ -1,0 +1,131 @@
+"""Queue events become screen-pops: the case of the call that rings an agent, at once.
+
+AgentCalled carries the caller's IVR_CASE_ID (manager.conf `channelvars`); the member name
+is the console username (our QueueAdd sets it), or the member's interface names the user.
+The pop is stored, then a notice goes to the agent's page. These handlers are registered
+before the call-record ones, so the pop does not wait for the call record's write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from ivr.ami.client import AmiClient, Event, received_at
+from ivr.db import cases, screen_pops
+from ivr.db.calls import Sessions
+from ivr.db.screen_pops import PopView
+from ivr.dialplans import variables
+from ivr.handlers.queue_events import channel_vars
+from ivr.services import Services
+from ivr.web.pop_bus import Notice, NoticeKind, PopBus
+
+log = structlog.get_logger(__name__)
+
+
+class ScreenPopHandlers:
+    """AgentCalled → pop; AgentConnect → editable; ring-out or call over → update/close."""
+
+    def __init__(self, services: Services, bus: PopBus) -> None:
+        self.services = services
+        self.bus = bus
+        self.queue = services.settings.queue_name
+        self._popped: set[str] = set()  # calls with pops in this process: their Hangup counts
+
+    def register(self, ami: AmiClient) -> None:
+        """Subscribe (before the call-record handlers, for the pop's latency)."""
+        ami.on("AgentCalled", self.on_agent_called)
+        ami.on("AgentConnect", self.on_agent_connect)
+        ami.on("AgentRingNoAnswer", self.on_ring_no_answer)
+        for name in ("AgentComplete", "QueueCallerAbandon", "Hangup"):
+            ami.on(name, self.on_call_over)
+
+    async def on_agent_called(self, event: Event) -> None:
+        """Pop the call's case on the rung agent's screen."""
+        if event.get("Queue") != self.queue:
+            return
+        arrived = received_at(event)
+        db, uniqueid = self.services.db, event["Uniqueid"]
+        username = await screen_pops.popped_user(
+            db, member_name=event.get("MemberName", ""), interface=event.get("Interface", "")
+        )
+        if username is None:
+            return  # a member with no console (a desk phone outside the system)
+        case_id = await self._case_of(event)
+        pop = await screen_pops.open_pop(
+            db,
+            username=username,
+            interface=event.get("Interface", ""),
+            case_id=case_id,
+            call_uniqueid=uniqueid,
+            received_at=self.services.clock(),
+        )
+        self._popped.add(uniqueid)
+        await self._notify(pop, NoticeKind.POP, received=arrived)
+        log.info("screen_pop_opened", pop_id=pop.id, case_id=case_id, username=username)
+
+    async def on_agent_connect(self, event: Event) -> None:
+        """The agent answered: the pop becomes editable and its talk timer starts."""
+        await self._follow(event, screen_pops.mark_connected, NoticeKind.POP)
+
+    async def on_ring_no_answer(self, event: Event) -> None:
+        """The phone rang out: the queue tries someone else, the pop leaves this screen."""
+        await self._follow(event, screen_pops.mark_missed, NoticeKind.CLOSE)
+
+    async def on_call_over(self, event: Event) -> None:
+        """The caller left or the conversation ended: pops stay for after-call work."""
+        uniqueid = event.get("Uniqueid", "")
+        if uniqueid not in self._popped:
+            return
+        if event.get("Event") == "Hangup":
+            self._popped.discard(uniqueid)
+        for pop in await screen_pops.mark_call_over(
+            self.services.db, uniqueid, at=self.services.clock()
+        ):
+            await self._notify(pop, NoticeKind.POP if pop.is_open else NoticeKind.CLOSE)
+
+    async def _follow(
+        self,
+        event: Event,
+        change: Callable[..., Awaitable[PopView | None]],
+        kind: NoticeKind,
+    ) -> None:
+        if event.get("Queue") != self.queue:
+            return
+        username = await screen_pops.popped_user(
+            self.services.db,
+            member_name=event.get("MemberName", ""),
+            interface=event.get("Interface", ""),
+        )
+        if username is None:
+            return
+        pop = await change(self.services.db, event["Uniqueid"], username, at=self.services.clock())
+        if pop is not None:
+            await self._notify(pop, kind, received=received_at(event))
+
+    async def _case_of(self, event: Event) -> int:
+        raw = channel_vars(event).get(variables.CASE_ID, "")
+        if raw.isdigit():
+            return int(raw)
+        # the IVR never set one (AGI down): the fallback draft of the call, or a blank one
+        found = await cases.case_for_call(self.services.db, event["Uniqueid"])
+        if found is not None:
+            return found.id
+        caller = variables.known_caller(event.get("CallerIDNum")) or ""
+        return await cases.create_blank_draft(
+            self.services.db, call_uniqueid=event["Uniqueid"], caller_number=caller
+        )
+
+    async def _notify(self, pop: PopView, kind: NoticeKind, received: float | None = None) -> None:
+        await self.bus.publish(Notice(pop.username, kind, pop.id, pop.case_id, received))
+
+
+def case_changed_notifier(db: Sessions, bus: PopBus) -> Callable[[int], Awaitable[None]]:
+    """What the IVR calls when it wrote onto a case: the pages showing it refresh."""
+
+    async def case_changed(case_id: int) -> None:
+        for username in await screen_pops.users_showing(db, case_id):
+            await bus.publish(Notice(username, NoticeKind.CASE, case_id=case_id))
+
+    return case_changed
