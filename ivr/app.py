@@ -45,6 +45,7 @@ class IvrRuntime:
         self.bus = PopBus()  # screen-pops to the agents' pages (and other processes')
         self.agi: FastAgiServer | None = None
         self._web: web.AppRunner | None = None
+        self.console: web.Application | None = None  # the web app (benchmarks read timings)
 
     async def __aenter__(self) -> IvrRuntime:
         s = self.settings
@@ -79,10 +80,11 @@ class IvrRuntime:
         assert self.services is not None
         s = self.settings
         self.ami = AmiClient.from_settings(s)
-        # pops first: the agent's screen should not wait for the call record's writes
-        ScreenPopHandlers(self.services, self.bus).register(self.ami)
+        pops = ScreenPopHandlers(self.services, self.bus)
+        pops.register(self.ami)
         QueueEventHandlers(self.services).register(self.ami)
         self.ami.on_login(CallReconciler(self.services, self.ami).reconcile)
+        self.ami.on_login(pops.settle_after_login)  # after the reconciler closed dead calls
         self.presence = AgentPresence(s.queue_name, clock=self.services.clock)
         self.presence.register(self.ami)
         await self.ami.start()
@@ -109,6 +111,7 @@ class IvrRuntime:
             telephony=telephony,
             bus=self.bus,
         )
+        self.console = console
         self._web = web.AppRunner(console, access_log=None)
         await self._web.setup()
         await web.TCPSite(self._web, self.settings.web_host, self.settings.web_port).start()

@@ -35,11 +35,10 @@ QUEUE = "hotline-agents"
 INTERFACE = "Local/8101@agents-sim/n"
 
 
-class Desk:
-    """One console app with its bus, and the AMI handlers feeding the same bus."""
+class QueueCalls:
+    """Callers in the queue and app_queue's events about them, fed to the real handlers."""
 
-    def __init__(self, client: Client, db: Sessions, bus: PopBus, clock: FakeClock) -> None:
-        self.client = client
+    def __init__(self, db: Sessions, bus: PopBus, clock: FakeClock) -> None:
         self.db = db
         self.handlers = ScreenPopHandlers(
             Services(
@@ -83,6 +82,14 @@ class Desk:
             "AgentRingNoAnswer": self.handlers.on_ring_no_answer,
         }.get(name, self.handlers.on_call_over)
         await handler(event)
+
+
+class Desk(QueueCalls):
+    """A console app's test client, with the handlers on the app's bus."""
+
+    def __init__(self, client: Client, db: Sessions, bus: PopBus, clock: FakeClock) -> None:
+        super().__init__(db, bus, clock)
+        self.client = client
 
 
 @pytest.fixture
@@ -376,3 +383,25 @@ async def _eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5) 
     while not await check():
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
         await asyncio.sleep(0.05)
+
+
+async def test_pops_of_calls_that_ended_while_the_process_was_away_are_settled(
+    desk: Desk, feed: Any
+) -> None:
+    name, _ = await agent(desk)
+    ws = await feed()
+    talking, talking_case = await desk.call_with_draft()
+    await desk.ring(talking, talking_case, name)
+    await desk.event("AgentConnect", talking, name)
+    ringing, ringing_case = await desk.call_with_draft()
+    await desk.ring(ringing, ringing_case, name)
+    # both calls end while no handler hears it; after the next AMI login the reconciler has
+    # closed their records, and the pops follow
+    for uniqueid in (talking, ringing):
+        await calls.record_hangup(desk.db, uniqueid, at=desk.handlers.services.clock(), cause="")
+    await desk.handlers.settle_after_login()
+    left = await screen_pops.open_pops_of(desk.db, name)
+    assert [(p.case_id, p.state) for p in left] == [(talking_case, "ended")]
+    messages = [await asyncio.wait_for(ws.receive_json(), 5) for _ in range(5)]
+    assert any(m["type"] == "close" for m in messages)
+    assert any(m["type"] == "pop" and m["pop"]["state"] == "ended" for m in messages)

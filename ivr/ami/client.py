@@ -5,7 +5,8 @@ checking a reply, so a peer that stops answering without closing goes unnoticed.
 watchdog sends Ping and waits for the reply; a missing reply aborts the transport, which
 makes the Manager reconnect. Events are queued and handled one at a time, in the order
 Asterisk sent them: queue events for one call arrive within milliseconds of each other and
-must not race each other into the database.
+must not race each other into the database. Handlers may ask for a lane of their own
+(screen-pops): each lane keeps the order, and a lane never waits for another's handlers.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ EventHandler = Callable[[Event], Awaitable[None]]
 # Added to every event: when it reached this process (epoch seconds), before any queueing,
 # so latency measured from it includes the wait behind earlier events' handlers.
 RECEIVED_AT = "X-Ivr-Received-At"
+MAIN_LANE = "main"
 # panoramisk's own pinger never checks replies; ours does, so push its first ping out of reach
 _NEVER = 10 * 365 * 24 * 3600
 # panoramisk re-sends unanswered actions after a reconnect: a callback Originate must never
@@ -79,8 +81,7 @@ class AmiClient:
     ) -> None:
         self.ping_interval = ping_interval
         self.logged_in = asyncio.Event()
-        self._handlers: dict[str, list[EventHandler]] = {}
-        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._lanes: dict[str, _Lane] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._manager = _Manager(
             host=host,
@@ -109,9 +110,13 @@ class AmiClient:
             ping_interval=settings.ami_ping_interval,
         )
 
-    def on(self, event_name: str, handler: EventHandler) -> None:
-        """Call HANDLER for every event of that name, in arrival order."""
-        self._handlers.setdefault(event_name, []).append(handler)
+    def on(self, event_name: str, handler: EventHandler, *, lane: str = MAIN_LANE) -> None:
+        """Call HANDLER for every event of that name, in arrival order within its lane."""
+        if lane not in self._lanes:
+            self._lanes[lane] = _Lane(lane)
+            if self._tasks:  # already started: the new lane needs its consumer now
+                self._tasks.append(self._lanes[lane].start())
+        self._lanes[lane].handlers.setdefault(event_name, []).append(handler)
 
     def on_login(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run HOOK after every (re)login: catch up on what happened while disconnected."""
@@ -121,8 +126,9 @@ class AmiClient:
         """Connect in the background; Asterisk may come up later."""
         self._manager.connect()
         loop = asyncio.get_running_loop()
+        self._lanes.setdefault(MAIN_LANE, _Lane(MAIN_LANE))
         self._tasks = [
-            loop.create_task(self._deliver_events(), name="ami-events"),
+            *(lane.start() for lane in self._lanes.values()),
             loop.create_task(self._watchdog(), name="ami-watchdog"),
         ]
 
@@ -173,16 +179,12 @@ class AmiClient:
 
     def _enqueue(self, _manager: Manager, event: Any) -> None:
         event[RECEIVED_AT] = repr(time.time())
-        self._events.put_nowait(event)
+        self._dispatch(event)
 
-    async def _deliver_events(self) -> None:
-        while True:
-            event = await self._events.get()
-            for handler in self._handlers.get(event.get("Event", ""), ()):
-                try:
-                    await handler(event)
-                except Exception:
-                    log.exception("ami_event_handler_failed", ami_event=event.get("Event"))
+    def _dispatch(self, event: Event) -> None:
+        for lane in self._lanes.values():
+            if event.get("Event", "") in lane.handlers:
+                lane.events.put_nowait(event)
 
     async def _watchdog(self) -> None:
         not_logged_in = 0
@@ -212,8 +214,32 @@ class AmiClient:
         log.info("ami_logged_in")
         self.logged_in.set()
         # through the event queue, so the catch-up runs in order with the events around it
-        self._events.put_nowait({"Event": _LOGGED_IN})
+        self._dispatch({"Event": _LOGGED_IN})
 
     def _on_disconnect(self, _manager: Manager, exc: object) -> None:
         log.warning("ami_disconnected", error=str(exc) if exc else None)
         self.logged_in.clear()
+
+
+class _Lane:
+    """Handlers that see events in order, on a consumer task of their own."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.handlers: dict[str, list[EventHandler]] = {}
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+
+    def start(self) -> asyncio.Task[None]:
+        """The lane's consumer task."""
+        return asyncio.get_running_loop().create_task(self._deliver(), name=f"ami-{self.name}")
+
+    async def _deliver(self) -> None:
+        while True:
+            event = await self.events.get()
+            for handler in self.handlers.get(event.get("Event", ""), ()):
+                try:
+                    await handler(event)
+                except Exception:
+                    log.exception(
+                        "ami_event_handler_failed", ami_event=event.get("Event"), lane=self.name
+                    )

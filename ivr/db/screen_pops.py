@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.db.calls import Sessions
 from ivr.db.console_models import PopClose, PopState, ScreenPop, User
-from ivr.db.models import Case, Role, snapshot
+from ivr.db.models import Call, Case, Role, snapshot
 
 # Who can be rung by the hotline queue and so gets pops.
 POPPED_ROLES = (Role.AGENT.value, Role.LEADER.value)
@@ -110,6 +110,23 @@ async def mark_call_over(sm: Sessions, call_uniqueid: str, *, at: datetime) -> l
     """The call ended: a connected pop stays for after-call work, a ringing one closes."""
     async with sm.begin() as session:
         pops = await _open_pops(session, ScreenPop.call_uniqueid == call_uniqueid)
+        for pop in pops:
+            if pop.state == PopState.RINGING:
+                pop.closed_at, pop.close_reason = at, PopClose.MISSED.value
+            pop.state, pop.ended_at = PopState.ENDED.value, pop.ended_at or at
+        return [_view(pop) for pop in pops]
+
+
+async def settle_ended_calls(sm: Sessions, *, at: datetime) -> list[PopView]:
+    """Pops still ringing or connected whose call has ended (events missed while this
+    process was down): ended, or closed as missed when they only rang."""
+    ended = select(Call.uniqueid).where(Call.ended_at.is_not(None))
+    async with sm.begin() as session:
+        pops = await _open_pops(
+            session,
+            ScreenPop.state != PopState.ENDED.value,
+            ScreenPop.call_uniqueid.in_(ended),
+        )
         for pop in pops:
             if pop.state == PopState.RINGING:
                 pop.closed_at, pop.close_reason = at, PopClose.MISSED.value

@@ -123,7 +123,8 @@ class QueueEventHandlers:
 
     async def on_agent_complete(self, event: Event) -> None:
         """The agent call ended; talk time is known."""
-        if event.get("Queue") == self.queue:
+        # seen without a Uniqueid while Asterisk tears a call down at shutdown
+        if event.get("Queue") == self.queue and event.get("Uniqueid"):
             await calls.record_agent_complete(
                 self.services.db,
                 event["Uniqueid"],

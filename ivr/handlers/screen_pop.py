@@ -2,8 +2,8 @@
 
 AgentCalled carries the caller's IVR_CASE_ID (manager.conf `channelvars`); the member name
 is the console username (our QueueAdd sets it), or the member's interface names the user.
-The pop is stored, then a notice goes to the agent's page. These handlers are registered
-before the call-record ones, so the pop does not wait for the call record's write.
+The pop is stored, then a notice goes to the agent's page. These handlers have an AMI lane
+of their own: a pop never waits behind the call-record writes of the events before it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from ivr.web.pop_bus import Notice, NoticeKind, PopBus
 
 log = structlog.get_logger(__name__)
 
+LANE = "screen_pop"
+
 
 class ScreenPopHandlers:
     """AgentCalled → pop; AgentConnect → editable; ring-out or call over → update/close."""
@@ -34,16 +36,16 @@ class ScreenPopHandlers:
         self._popped: set[str] = set()  # calls with pops in this process: their Hangup counts
 
     def register(self, ami: AmiClient) -> None:
-        """Subscribe (before the call-record handlers, for the pop's latency)."""
-        ami.on("AgentCalled", self.on_agent_called)
-        ami.on("AgentConnect", self.on_agent_connect)
-        ami.on("AgentRingNoAnswer", self.on_ring_no_answer)
+        """Subscribe, on the screen-pop lane."""
+        ami.on("AgentCalled", self.on_agent_called, lane=LANE)
+        ami.on("AgentConnect", self.on_agent_connect, lane=LANE)
+        ami.on("AgentRingNoAnswer", self.on_ring_no_answer, lane=LANE)
         for name in ("AgentComplete", "QueueCallerAbandon", "Hangup"):
-            ami.on(name, self.on_call_over)
+            ami.on(name, self.on_call_over, lane=LANE)
 
     async def on_agent_called(self, event: Event) -> None:
         """Pop the call's case on the rung agent's screen."""
-        if event.get("Queue") != self.queue:
+        if event.get("Queue") != self.queue or not event.get("Uniqueid"):
             return
         arrived = received_at(event)
         db, uniqueid = self.services.db, event["Uniqueid"]
@@ -78,11 +80,17 @@ class ScreenPopHandlers:
         uniqueid = event.get("Uniqueid", "")
         if uniqueid not in self._popped:
             return
-        if event.get("Event") == "Hangup":
-            self._popped.discard(uniqueid)
+        # the first of AgentComplete / QueueCallerAbandon / Hangup settles it: one write
+        self._popped.discard(uniqueid)
         for pop in await screen_pops.mark_call_over(
             self.services.db, uniqueid, at=self.services.clock()
         ):
+            await self._notify(pop, NoticeKind.POP if pop.is_open else NoticeKind.CLOSE)
+
+    async def settle_after_login(self) -> None:
+        """After a (re)connection, end the pops of calls that ended while we were away."""
+        settled = await screen_pops.settle_ended_calls(self.services.db, at=self.services.clock())
+        for pop in settled:
             await self._notify(pop, NoticeKind.POP if pop.is_open else NoticeKind.CLOSE)
 
     async def _follow(
@@ -91,7 +99,7 @@ class ScreenPopHandlers:
         change: Callable[..., Awaitable[PopView | None]],
         kind: NoticeKind,
     ) -> None:
-        if event.get("Queue") != self.queue:
+        if event.get("Queue") != self.queue or not event.get("Uniqueid"):
             return
         username = await screen_pops.popped_user(
             self.services.db,
@@ -102,7 +110,7 @@ class ScreenPopHandlers:
             return
         pop = await change(self.services.db, event["Uniqueid"], username, at=self.services.clock())
         if pop is not None:
-            await self._notify(pop, kind, received=received_at(event))
+            await self._notify(pop, kind)  # latency is measured for the first pop only
 
     async def _case_of(self, event: Event) -> int:
         raw = channel_vars(event).get(variables.CASE_ID, "")
@@ -118,7 +126,8 @@ class ScreenPopHandlers:
         )
 
     async def _notify(self, pop: PopView, kind: NoticeKind, received: float | None = None) -> None:
-        await self.bus.publish(Notice(pop.username, kind, pop.id, pop.case_id, received))
+        notice = Notice(pop.username, kind, pop.id, pop.case_id, received, view=pop)
+        await self.bus.publish(notice)
 
 
 def case_changed_notifier(db: Sessions, bus: PopBus) -> Callable[[int], Awaitable[None]]:

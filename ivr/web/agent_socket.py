@@ -154,7 +154,7 @@ class PopFeed:
                 if pop.case_id == notice.case_id:
                     await self.send_pop(pop)
         elif notice.pop_id is not None:
-            found = await screen_pops.get_pop(self.db, notice.pop_id)
+            found = notice.view or await screen_pops.get_pop(self.db, notice.pop_id)
             if found is not None and found.username == self.user.username:
                 await self.send_pop(found, received_at=notice.received_at)
 

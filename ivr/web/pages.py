@@ -88,4 +88,6 @@ def who_am_i(session: SessionView) -> str:
 def _role_body(role: Role, user: UserView, *, telephony: bool) -> str:
     if role is Role.AGENT:
         return agent_page.agent_console(user, telephony=telephony)
+    if role in (Role.OFFICE, Role.LEADER):
+        return '<nav><a href="/wallboard">话务大屏（实时）</a></nav><p>更多功能即将上线。</p>'
     return "<p>控制台功能即将上线。</p>"

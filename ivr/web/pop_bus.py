@@ -24,6 +24,8 @@ import structlog
 from aiohttp import web
 from sqlalchemy import make_url
 
+from ivr.db.screen_pops import PopView
+
 log = structlog.get_logger(__name__)
 
 CHANNEL = "ivr_screen_pop"
@@ -50,10 +52,14 @@ class Notice:
     case_id: int | None = None
     # when the AMI event behind it reached an ivr process (epoch seconds), for latency
     received_at: float | None = None
+    # the pop as just written, so this process's sockets need not read it back (not relayed)
+    view: PopView | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def to_json(self, origin: str) -> str:
         """The NOTIFY payload (well under PostgreSQL's 8000-byte limit)."""
-        return json.dumps(dataclasses.asdict(self) | {"origin": origin})
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields["view"] = None
+        return json.dumps(fields | {"origin": origin})
 
     @classmethod
     def from_json(cls, payload: str) -> tuple[Notice, str]:
