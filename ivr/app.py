@@ -84,7 +84,8 @@ class IvrRuntime:
         pops.register(self.ami)
         QueueEventHandlers(self.services).register(self.ami)
         self.ami.on_login(CallReconciler(self.services, self.ami).reconcile)
-        self.ami.on_login(pops.settle_after_login)  # after the reconciler closed dead calls
+        # after the reconciler has closed the calls Asterisk no longer has
+        self.ami.on_login(pops.settle_after_login)
         self.presence = AgentPresence(s.queue_name, clock=self.services.clock)
         self.presence.register(self.ami)
         await self.ami.start()

@@ -14,6 +14,13 @@ IvrError
 ├── ValidationError        an edit names an unknown field or carries a bad value
 ├── StaleEdit              an edit was made against an outdated version of a record
 ├── ClaimConflict          a draft is claimed by another agent, or the agent holds one already
+├── ScheduleError          the duty schedule refused a change (ivr.duty)
+│   ├── InvalidLeader      a leader without a name or a reachable endpoint, a bad dial string
+│   ├── LeaderUnavailable  a shift names an unknown or inactive leader
+│   ├── InvalidShift       ends before it starts, in the past, a time without a time zone
+│   ├── ShiftOverlap       a shift overlaps another one (one leader on duty at a time)
+│   ├── InvalidHoliday     a holiday entry with a bad kind or name
+│   └── ImportRejected     a CSV or iCalendar file had bad rows; carries one message each
 └── AuthError              a console login was refused
     ├── LoginFailed        wrong username or password, or a disabled user
     └── LoginThrottled     too many failed logins lately; carries when to retry
@@ -92,3 +99,35 @@ class LoginThrottled(AuthError):
     def __init__(self, retry_at: datetime) -> None:
         super().__init__(f"too many failed logins, retry after {retry_at.isoformat()}")
         self.retry_at = retry_at
+
+
+class ScheduleError(IvrError):
+    """The duty schedule refused a change; the message says why, in words for the office."""
+
+
+class InvalidLeader(ScheduleError):
+    """A leader's name, title or endpoints are unusable (no reachable endpoint, bad syntax)."""
+
+
+class LeaderUnavailable(ScheduleError):
+    """A shift names a leader who does not exist or is no longer active."""
+
+
+class InvalidShift(ScheduleError):
+    """A shift that cannot be: ends before it starts, lies in the past, has no time zone."""
+
+
+class ShiftOverlap(ScheduleError):
+    """A shift overlaps another one: only one leader's desk takes the calls at a time."""
+
+
+class InvalidHoliday(ScheduleError):
+    """A holiday entry with an unknown kind or an unusable name."""
+
+
+class ImportRejected(ScheduleError):
+    """A schedule file had bad rows: nothing was imported; `problems` lists each row's."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = tuple(problems)

@@ -41,6 +41,8 @@ class Settings:
     # Secure cookies need HTTPS; off by default so http://localhost works for development.
     web_secure_cookies: bool = False
     web_session_idle_hours: float = 12.0
+    # the console's public origin behind a TLS proxy (https://hotline.example.gov.cn)
+    web_public_origin: str = ""
 
     vosk_model_path: Path = PROJECT_ROOT / "var" / "models" / DEFAULT_MODEL_NAME
     asr_workers: int = 2
@@ -49,6 +51,9 @@ class Settings:
 
     queue_name: str = "hotline-agents"
     queue_timeout_seconds: int = 300
+    # 领导接听日: the duty leader's desk is a queue of its own (the leader and assistants)
+    leader_queue_name: str = "leader-desk"
+    leader_ring_seconds: int = 20  # unanswered this long → the agents take the call
     sim_agents: int = 0  # >0 adds simulated agents and citizens (tests, demo, bench only)
     sim_agent_talk_seconds: int = 3
 

@@ -55,6 +55,7 @@ def stack_settings(
         vosk_model_path=ko_model_path(),
         sim_agents=2,
         sim_agent_talk_seconds=2,
+        leader_ring_seconds=5,
         ami_ping_interval=2.0,
         **TEST_PORTS,
     )

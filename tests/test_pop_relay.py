@@ -21,7 +21,7 @@ from ivr.db.migrate import upgrade_database
 from ivr.web.app import make_app
 from ivr.web.pop_bus import CHANNEL, NoticeKind, PopBus
 from ivr.web.state import ConsolePolicy
-from tests.test_screen_pop import INTERFACE, Client, Desk, FakeClock, agent, next_message
+from tests.screen_pop_fixtures import INTERFACE, Client, Desk, FakeClock, agent, next_message
 
 pytestmark = pytest.mark.postgres
 

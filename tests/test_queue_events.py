@@ -12,7 +12,9 @@ NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
 
 def _handlers() -> QueueEventHandlers:
-    services: Any = SimpleNamespace(clock=lambda: NOW, settings=SimpleNamespace(queue_name="q"))
+    services: Any = SimpleNamespace(
+        clock=lambda: NOW, settings=SimpleNamespace(queue_name="q", leader_queue_name="l")
+    )
     return QueueEventHandlers(services)
 
 

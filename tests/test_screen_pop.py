@@ -1,148 +1,22 @@
 """Screen-pops end to end inside one process: AMI queue events → stored pop → the agent's
-WebSocket, on SQLite and PostgreSQL. (Through real Asterisk and Chromium:
-tests/test_console_asterisk.py.)
-
-The events are shaped as Asterisk 22 sends them (AgentCalled carries the caller channel's
-variables as ChanVariable lines); the handlers, the database and the socket are the real ones.
+WebSocket, on SQLite and PostgreSQL (fixtures: tests/screen_pop_fixtures.py; through real
+Asterisk and Chromium: tests/test_console_asterisk.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
-from unittest.mock import MagicMock
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient
 
-from ivr.cases.taxonomy import load_taxonomy
 from ivr.db import analysis, calls, cases, screen_pops
 from ivr.db.console_models import PopClose
 from ivr.db.models import Role
-from ivr.handlers.screen_pop import ScreenPopHandlers, case_changed_notifier
-from ivr.services import Services
-from ivr.settings import Settings
-from ivr.web.app import make_app
-from ivr.web.pop_bus import PopBus
-from ivr.web.state import ConsolePolicy
-from tests.test_web_console import FakeClock, Sessions, add_user, csrf_of, login
-
-Client = TestClient[Any, Any]
-QUEUE = "hotline-agents"
-INTERFACE = "Local/8101@agents-sim/n"
-
-
-class QueueCalls:
-    """Callers in the queue and app_queue's events about them, fed to the real handlers."""
-
-    def __init__(self, db: Sessions, bus: PopBus, clock: FakeClock) -> None:
-        self.db = db
-        self.handlers = ScreenPopHandlers(
-            Services(
-                settings=Settings(),
-                db=db,
-                transcriber=MagicMock(),
-                taxonomy=load_taxonomy(),
-                clock=clock,
-            ),
-            bus,
-        )
-        self.case_changed = case_changed_notifier(db, bus)
-
-    async def call_with_draft(self, caller: str = "13800001111", **fields: Any) -> tuple[str, int]:
-        """A caller waiting in the queue with an IVR draft: (uniqueid, case id)."""
-        uniqueid = f"{uuid.uuid4().int % 10**10}.1"
-        draft = dict(transcript="路灯坏了", transcript_available=True, category="urban")
-        draft |= dict(department="市城管执法局", priority="normal", summary="路灯坏了")
-        draft |= dict(address=None, contact_phone=None) | fields
-        case_id = await cases.create_draft(
-            self.db, call_uniqueid=uniqueid, caller_number=caller, **draft
-        )
-        now = self.handlers.services.clock()
-        await calls.record_queue_join(self.db, uniqueid, at=now, queue=QUEUE)
-        return uniqueid, case_id
-
-    async def ring(self, uniqueid: str, case_id: int | None, username: str, **extra: str) -> None:
-        """AgentCalled for `username`'s interface, as app_queue sends it."""
-        event = {"Event": "AgentCalled", "Queue": QUEUE, "Uniqueid": uniqueid}
-        event |= {"MemberName": username, "Interface": INTERFACE, "CallerIDNum": "13800001111"}
-        if case_id is not None:
-            event["ChanVariable"] = [f"IVR_CASE_ID={case_id}", "IVR_FALLBACK="]  # type: ignore[assignment]
-        await self.handlers.on_agent_called(event | extra)
-
-    async def event(self, name: str, uniqueid: str, username: str) -> None:
-        """A follow-up queue event for the same call and member."""
-        event = {"Event": name, "Queue": QUEUE, "Uniqueid": uniqueid}
-        event |= {"MemberName": username, "Interface": INTERFACE}
-        handler = {
-            "AgentConnect": self.handlers.on_agent_connect,
-            "AgentRingNoAnswer": self.handlers.on_ring_no_answer,
-        }.get(name, self.handlers.on_call_over)
-        await handler(event)
-
-
-class Desk(QueueCalls):
-    """A console app's test client, with the handlers on the app's bus."""
-
-    def __init__(self, client: Client, db: Sessions, bus: PopBus, clock: FakeClock) -> None:
-        super().__init__(db, bus, clock)
-        self.client = client
-
-
-@pytest.fixture
-def clock(fresh_instant: Callable[[], Any]) -> FakeClock:
-    """This test's clock."""
-    return FakeClock(fresh_instant())
-
-
-@pytest.fixture
-async def desk(
-    aiohttp_client: Callable[..., Awaitable[Client]], db_sessionmaker: Sessions, clock: FakeClock
-) -> Desk:
-    """The console and the handlers on one bus."""
-    bus = PopBus()
-    app = make_app(lambda: {}, db=db_sessionmaker, policy=ConsolePolicy(), clock=clock, bus=bus)
-    return Desk(await aiohttp_client(app), db_sessionmaker, bus, clock)
-
-
-async def agent(desk: Desk, role: Role = Role.AGENT) -> tuple[str, str]:
-    """A new logged-in user on the desk's client: (username, CSRF token)."""
-    name = await add_user(desk.db, role, interface=INTERFACE if role is Role.AGENT else None)
-    desk.client.session.cookie_jar.clear()
-    answer = await login(desk.client, name)
-    assert answer.status == 303
-    page = await desk.client.get("/")
-    return name, csrf_of(await page.text())
-
-
-@pytest.fixture
-async def feed(
-    desk: Desk,
-) -> AsyncIterator[Callable[..., Awaitable[aiohttp.ClientWebSocketResponse]]]:
-    """Opens the pop feed as the browser would (same Origin); closes them afterwards."""
-    opened: list[aiohttp.ClientWebSocketResponse] = []
-
-    async def connect(origin: str | None = None) -> aiohttp.ClientWebSocketResponse:
-        base = desk.client.make_url("/")
-        headers = {"Origin": origin or f"{base.scheme}://{base.host}:{base.port}"}
-        ws = await desk.client.ws_connect("/ws/agent", headers=headers)
-        opened.append(ws)
-        return ws
-
-    yield connect
-    for ws in opened:
-        await ws.close()
-
-
-async def next_message(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
-    """The next message of a kind (skipping others), within 5 s."""
-    while True:
-        message: dict[str, Any] = await asyncio.wait_for(ws.receive_json(), 5)
-        if message["type"] == kind:
-            return message
+from tests.screen_pop_fixtures import Desk, agent, next_message
 
 
 async def test_a_ringing_call_pops_its_draft_with_history_and_is_acknowledged(
@@ -150,15 +24,14 @@ async def test_a_ringing_call_pops_its_draft_with_history_and_is_acknowledged(
 ) -> None:
     name, _ = await agent(desk)
     ws = await feed()
-    earlier = await cases.create_blank_draft(
-        desk.db, call_uniqueid=None, caller_number="13800001111"
-    )
-    uniqueid, case_id = await desk.call_with_draft()
+    caller = f"139{uuid.uuid4().int % 10**8:08d}"  # the PostgreSQL database is shared
+    earlier = await cases.create_blank_draft(desk.db, call_uniqueid=None, caller_number=caller)
+    uniqueid, case_id = await desk.call_with_draft(caller=caller)
     await desk.ring(uniqueid, case_id, name)
 
     pop = await next_message(ws, "pop")
     assert pop["case"]["id"] == case_id and pop["case"]["transcript"] == "路灯坏了"
-    assert pop["case"]["caller_number"] == "13800001111" and not pop["case"]["identity_masked"]
+    assert pop["case"]["caller_number"] == caller and not pop["case"]["identity_masked"]
     assert pop["pop"]["state"] == "ringing" and pop["call"]["queue_joined_at"] is not None
     assert [h["id"] for h in pop["history"]] == [earlier]
     await ws.send_json({"type": "ack", "pop_id": pop["pop"]["id"], "rendered_at": 1})
@@ -267,6 +140,7 @@ async def test_only_who_holds_a_draft_registers_it_and_a_reporter_stays_masked(
     await feed()
     uniqueid, case_id = await desk.call_with_draft(caller="13900002222")
     await desk.ring(uniqueid, case_id, holder)
+    await desk.event("AgentConnect", uniqueid, holder)
     version = (await cases.get_case(desk.db, case_id)).version
     edits = {"whistleblower": True, "summary": "举报某餐馆排污"}
     answer = await desk.client.post(
@@ -402,6 +276,11 @@ async def test_pops_of_calls_that_ended_while_the_process_was_away_are_settled(
     await desk.handlers.settle_after_login()
     left = await screen_pops.open_pops_of(desk.db, name)
     assert [(p.case_id, p.state) for p in left] == [(talking_case, "ended")]
-    messages = [await asyncio.wait_for(ws.receive_json(), 5) for _ in range(5)]
-    assert any(m["type"] == "close" for m in messages)
-    assert any(m["type"] == "pop" and m["pop"]["state"] == "ended" for m in messages)
+    closed, ended = set(), set()
+    while not (closed and ended):
+        message = await asyncio.wait_for(ws.receive_json(), 5)
+        if message["type"] == "close":
+            closed.add(message["pop_id"])  # the one that only rang
+        elif message["type"] == "pop" and message["pop"]["state"] == "ended":
+            ended.add(message["case"]["id"])
+    assert ended == {talking_case}

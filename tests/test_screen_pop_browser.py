@@ -24,7 +24,7 @@ from ivr.web.agent_socket import sockets_key
 from ivr.web.app import make_app
 from ivr.web.pop_bus import PopBus
 from ivr.web.state import ConsolePolicy
-from tests.test_screen_pop import INTERFACE, FakeClock, QueueCalls
+from tests.screen_pop_fixtures import INTERFACE, FakeClock, QueueCalls
 from tests.test_web_console import PASSWORD, Sessions
 
 
@@ -84,3 +84,30 @@ async def test_the_page_reconnects_and_shows_a_pop_made_while_it_was_away(
     await page.screenshot(path=str(artifacts / "agent-console-reconnected.png"), full_page=True)
     # ignoring what the browser reports about the dropped socket itself
     assert [e for e in errors if "WebSocket" not in e] == []
+
+
+async def test_a_second_call_never_wipes_what_the_agent_is_typing(
+    console: tuple[TestServer, QueueCalls], browser: Browser
+) -> None:
+    server, queue = console
+    page = await browser.new_page()
+    name = await logged_in_agent(page, server, queue.db)
+    first, first_case = await queue.call_with_draft(caller="13822223333")
+    await queue.ring(first, first_case, name)
+    await queue.event("AgentConnect", first, name)
+    await page.wait_for_selector("#case-register:not([disabled])")
+    await page.fill("#f-summary", "正在记录：小区路灯不亮")
+
+    second, second_case = await queue.call_with_draft(caller="13844445555")
+    await queue.ring(second, second_case, name)  # wrap-up time 0: the queue rings again
+    await page.wait_for_selector("#pop-waiting:not([hidden])")
+    assert await page.get_attribute("#case-form", "data-case-id") == str(first_case)
+    assert await page.input_value("#f-summary") == "正在记录：小区路灯不亮"
+    assert "13844445555" in (await page.text_content("#pop-waiting-text") or "")
+
+    await page.click("#pop-switch")
+    await page.wait_for_function(
+        "id => document.getElementById('case-form').dataset.caseId === id",
+        arg=str(second_case),
+    )
+    assert await page.text_content("#pop-caller") == "13844445555"

@@ -87,6 +87,15 @@ class AgiChannel:
             return RecordResult(chr(reply.result_int), end, "dtmf")
         return RecordResult(None, end, reply.data or "timeout")
 
+    async def wait_for_digit(self, seconds: float) -> str | None:
+        """The key the caller presses within `seconds`, or None."""
+        reply = await self.command(f"WAIT FOR DIGIT {int(seconds * 1000)}")
+        if reply.result_int < 0:
+            if reply.hangup_seen:
+                raise CallerHungUp("hung up while we waited for a key")
+            raise AgiCommandFailed("WAIT FOR DIGIT failed")
+        return chr(reply.result_int) if reply.result_int > 0 else None
+
     async def get_var(self, name: str) -> str | None:
         """A channel variable or dialplan expression such as CALLERID(num); None if unset."""
         reply = await self.command(f"GET VARIABLE {_quote(name)}")

@@ -59,6 +59,8 @@ def placeholders(settings: Settings, ami_secret: str) -> dict[str, str]:
         "PROMPTS_DIR": str(settings.prompts_dir),
         "QUEUE_NAME": settings.queue_name,
         "QUEUE_MEMBERS": members,
+        "LEADER_QUEUE": settings.leader_queue_name,
+        "LEADER_RING_SECONDS": str(settings.leader_ring_seconds),
         "SIM_TALK_SECONDS": str(settings.sim_agent_talk_seconds),
         # simulated citizens and agents exist only where settings ask for them
         "SIM_INCLUDE": "#include extensions_sim.conf" if settings.sim_agents else "",

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.db.calls import Sessions
-from ivr.db.cases import apply_changes, lock_case, validate_fields
+from ivr.db.case_fields import validate_fields
+from ivr.db.cases import apply_changes, lock_case
 from ivr.db.engine import utcnow
 from ivr.db.models import CaseEvent, CaseEventKind, CaseStatus
 

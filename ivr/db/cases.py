@@ -10,10 +10,11 @@ import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import Select, func, inspect, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.db.calls import Sessions, lock_call
+from ivr.db.case_fields import DRAFT_FIELDS, EDITABLE_FIELDS, validate_fields
 from ivr.db.engine import utcnow
 from ivr.db.models import (
     Call,
@@ -29,21 +30,6 @@ from ivr.db.models import (
 from ivr.db.numbering import DEFAULT_TIMEZONE, allocate_case_number
 from ivr.errors import RecordNotFound, StaleEdit, ValidationError
 
-# What an agent may correct when registering; status and number follow the workflow.
-EDITABLE_FIELDS = frozenset(
-    {"caller_name", "contact_phone", "address", "category", "department", "priority"}
-    | {"summary", "transcript", "whistleblower", "leader_handled", "needs_callback"}
-)
-# What the IVR (or a fallback handler) fills in when it drafts a case.
-DRAFT_FIELDS = frozenset(
-    {"caller_number", "transcript", "transcript_available", "category", "department"}
-    | {"priority", "summary", "address", "contact_phone", "abandoned", "needs_callback"}
-    | {"channel"}
-)
-_CHOICES: Mapping[str, type[Priority] | type[CaseChannel]] = {
-    "priority": Priority,
-    "channel": CaseChannel,
-}
 _EVENT_COUNT = (
     select(func.count(CaseEvent.id)).where(CaseEvent.case_id == Case.id).scalar_subquery()
 )
@@ -236,36 +222,6 @@ async def case_for_call(sm: Sessions, uniqueid: str) -> CaseView | None:
     async with sm() as session:
         found = await _views(session, query)
     return found[0] if found else None
-
-
-def validate_fields(values: Mapping[str, object], allowed: frozenset[str]) -> dict[str, object]:
-    """Check names, types, lengths and choices against the case columns."""
-    unknown = sorted(set(values) - allowed)
-    if unknown:
-        raise ValidationError(
-            f"cannot set {', '.join(unknown)} on a case; allowed: {', '.join(sorted(allowed))}"
-        )
-    return {name: _checked(name, value) for name, value in values.items()}
-
-
-def _checked(name: str, value: object) -> object:
-    column = inspect(Case).columns[name]
-    if value is None:
-        if column.nullable:
-            return None
-        raise ValidationError(f"{name} cannot be empty")
-    if name in _CHOICES:
-        choices = _CHOICES[name]
-        if value not in {c.value for c in choices}:
-            raise ValidationError(f"{name} must be one of {', '.join(c.value for c in choices)}")
-        return str(value)
-    kind = column.type.python_type
-    if not isinstance(value, kind):
-        raise ValidationError(f"{name} must be a {kind.__name__}, not {type(value).__name__}")
-    length = getattr(column.type, "length", None)
-    if isinstance(value, str) and length is not None and len(value) > length:
-        raise ValidationError(f"{name} is longer than {length} characters")
-    return value
 
 
 async def insert_draft(

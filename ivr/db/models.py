@@ -116,6 +116,11 @@ class CaseEventKind(enum.StrEnum):
     ANALYSED = "analysed"  # the IVR wrote its transcript and classification onto the draft
     CLAIMED = "claimed"  # an agent took a draft from the work queue
     RELEASED = "released"  # ... and gave it back
+    LEADER_ROUTED = "leader_routed"  # 领导接听日: the call was sent to the duty leader's desk
+    LEADER_BUSY = "leader_busy"  # ... the desk was busy: the agents took it
+    LEADER_ANSWERED = "leader_answered"  # ... the leader (or an assistant) answered
+    LEADER_FELL_BACK = "leader_fell_back"  # ... nobody answered in time: the agents took it
+    CALLBACK_REQUESTED = "callback_requested"  # the caller asked to be called back
 
 
 class Role(enum.StrEnum):

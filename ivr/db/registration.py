@@ -13,7 +13,8 @@ from datetime import datetime
 
 from ivr.db import cases
 from ivr.db.calls import Sessions
-from ivr.db.cases import EDITABLE_FIELDS, CaseView, validate_fields
+from ivr.db.case_fields import DRAFT_FIELDS, EDITABLE_FIELDS, validate_fields
+from ivr.db.cases import CaseView
 from ivr.db.console_models import PopClose
 from ivr.db.models import CaseChannel
 from ivr.db.numbering import DEFAULT_TIMEZONE
@@ -73,7 +74,7 @@ async def open_manual_case(
         raise ValidationError(f"channel must be one of {', '.join(MANUAL_CHANNELS)}")
     changes = validate_fields(edits, EDITABLE_FIELDS)
     draft = validate_fields(
-        {"caller_number": caller_number, "channel": channel, **_blank()}, cases.DRAFT_FIELDS
+        {"caller_number": caller_number, "channel": channel, **_blank()}, DRAFT_FIELDS
     )
     async with sm.begin() as session:
         case_id = await cases.insert_draft(session, None, draft, actor, at)

@@ -51,10 +51,14 @@ async def popped_user(sm: Sessions, *, member_name: str, interface: str) -> str 
     username), else by interface (members added in queues.conf); None for neither."""
     query = select(User.username).where(User.active, User.role.in_(POPPED_ROLES))
     by_name = query.where(User.username == member_name)
-    by_interface = query.where(User.interface == interface).order_by(User.id).limit(1)
+    by_interface = query.where(User.interface == interface).order_by(User.id).limit(2)
     async with sm() as session:
         found = await session.scalar(by_name) if member_name else None
-        return found or await session.scalar(by_interface)
+        if found:
+            return found
+        # a phone shared by two logins (day and night shift) says nothing about who is at it
+        sharing = list(await session.scalars(by_interface))
+        return sharing[0] if len(sharing) == 1 else None
 
 
 async def open_pop(
@@ -74,6 +78,8 @@ async def open_pop(
             session.add(pop)
         elif pop.state == PopState.CONNECTED and pop.closed_at is None:
             return _view(pop)  # a repeated event (AMI reconnect): the call is already theirs
+        elif pop.close_reason == PopClose.REGISTERED:
+            return _view(pop)  # the case is registered: nothing left to pop
         pop.interface, pop.case_id, pop.received_at = interface, case_id, received_at
         pop.state, pop.connected_at, pop.ended_at = PopState.RINGING.value, None, None
         pop.closed_at = pop.close_reason = pop.acked_at = None  # a new ring: show it again
@@ -90,7 +96,8 @@ async def mark_connected(
         if pop is None:
             return None
         pop.state, pop.connected_at = PopState.CONNECTED.value, pop.connected_at or at
-        pop.closed_at = pop.close_reason = None  # a late RingNoAnswer must not hide it
+        if pop.close_reason == PopClose.MISSED:  # a late RingNoAnswer must not hide it
+            pop.closed_at = pop.close_reason = None
         return _view(pop)
 
 
@@ -186,6 +193,15 @@ async def open_pops_of(sm: Sessions, username: str) -> list[PopView]:
         return [_view(pop) for pop in pops]
 
 
+async def live_popped_calls(sm: Sessions) -> set[str]:
+    """The calls of open pops whose call has not ended (what a new process must follow)."""
+    query = select(ScreenPop.call_uniqueid).where(
+        ScreenPop.closed_at.is_(None), ScreenPop.state != PopState.ENDED.value
+    )
+    async with sm() as session:
+        return set(await session.scalars(query))
+
+
 async def users_showing(sm: Sessions, case_id: int) -> list[str]:
     """Who has the case on screen now."""
     query = select(ScreenPop.username).where(
@@ -202,11 +218,14 @@ async def get_pop(sm: Sessions, pop_id: int) -> PopView | None:
         return _view(pop) if pop is not None else None
 
 
-async def holds_case(sm: Sessions, username: str, case_id: int) -> bool:
-    """Whether the case is this agent's to work: on their screen, or claimed by them."""
+async def holds_case(sm: Sessions, username: str, case_id: int, *, answered: bool = False) -> bool:
+    """Whether the case is this agent's to work: on their screen, or claimed by them
+    (`answered`: a pop only counts once its call was answered, as for registering)."""
     popped = select(ScreenPop.id).where(
         ScreenPop.case_id == case_id, ScreenPop.username == username, ScreenPop.closed_at.is_(None)
     )
+    if answered:
+        popped = popped.where(ScreenPop.state != PopState.RINGING.value)
     claimed = select(Case.id).where(Case.id == case_id, Case.claimed_by == username)
     async with sm() as session:
         found = await session.scalar(select(or_(popped.exists(), claimed.exists())))

@@ -138,8 +138,8 @@ def _interface(role: Role, interface: str | None) -> str | None:
     value = (interface or "").strip() or None
     if value is None:
         return None
-    if role is not Role.AGENT:
-        raise ValidationError("only agents have a queue interface")
+    if role not in (Role.AGENT, Role.LEADER):  # a leader's desk phone pops their console
+        raise ValidationError("only agents and leaders have a phone interface")
     if not INTERFACE_PATTERN.fullmatch(value):
         raise ValidationError(f"interface {value!r}: expected e.g. PJSIP/8001")
     return value

@@ -13,12 +13,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.agi.channel import AgiChannel
 from ivr.cases.draft import case_draft
 from ivr.db import analysis, calls, cases
+from ivr.db import duty as duty_db
 from ivr.dialplans import variables
-from ivr.errors import AgiCommandFailed, SpeechError
+from ivr.dialplans.leader_route import LeaderRoute
+from ivr.duty.model import Duty
+from ivr.errors import AgiCommandFailed, IvrError, SpeechError
 from ivr.services import Services
 from ivr.speech.asr import Transcript
 
@@ -57,7 +61,9 @@ class HotlineIntake:
         """Run the intake; only a hang-up before any audio ends it without a draft."""
         await self.open_call_record()
         await self.channel.set_var(variables.ROUTE, variables.ROUTE_QUEUE)
-        audio = await self.take_request()
+        duty = await self.duty_now()
+        skipped = duty is not None and await self._prompt("leader_day") == SKIP_TO_AGENT
+        audio = None if skipped else await self.take_request()
         if audio is not None and not audio.complete and audio.seconds < MIN_AUDIO_SECONDS:
             log.info("intake_hung_up_silent")
             return
@@ -66,8 +72,22 @@ class HotlineIntake:
             # the caller goes to the queue now; the transcript follows while they wait
             work = self.analyse(case_id, audio)
             self.services.background.spawn(work, f"analyse-{case_id}")
-        if not self.channel.hung_up:
-            await self.channel.set_var(variables.CASE_ID, str(case_id))
+        if self.channel.hung_up:
+            return
+        await self.channel.set_var(variables.CASE_ID, str(case_id))
+        if duty is not None:
+            await LeaderRoute(self.channel, self.services, duty, case_id).execute()
+
+    async def duty_now(self) -> Duty | None:
+        """The leader on duty now, if any; a schedule that cannot be read means no leader."""
+        try:
+            duty = await duty_db.duty_now(self.services.db, self.services.clock())
+        except (SQLAlchemyError, IvrError) as exc:
+            log.error("duty_lookup_failed", error=str(exc))  # the agents take the call
+            return None
+        if duty is not None:
+            log.info("leader_on_duty", leader=duty.leader.name, shift_id=duty.shift.id)
+        return duty
 
     async def open_call_record(self) -> None:
         """Create (or find) this call's record before anything can go wrong."""

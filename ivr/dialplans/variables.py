@@ -3,8 +3,11 @@
 CASE_ID = "IVR_CASE_ID"  # set once the case draft exists; AMI events carry it (channelvars)
 ROUTE = "IVR_ROUTE"  # where the dialplan sends the call after AGI: `queue` or `leader`
 FALLBACK = "IVR_FALLBACK"  # "1" when AGI failed and the dialplan went straight to the queue
+LEADER_RESULT = "IVR_LEADER_RESULT"  # QUEUESTATUS when the leader's desk did not answer
 
 ROUTE_QUEUE = "queue"
+ROUTE_LEADER = "leader"
+ROUTE_DONE = "done"  # the flow ended the call on purpose (a callback was requested)
 HOTLINE_CONTEXT = "hotline"
 HOTLINE_EXTEN = "12345"
 

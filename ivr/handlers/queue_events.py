@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import structlog
 
 from ivr.ami.client import AmiClient, Event
-from ivr.db import calls, cases
+from ivr.db import calls, cases, leader_calls
 from ivr.dialplans import variables
 from ivr.services import Services
 
@@ -39,6 +39,8 @@ class QueueEventHandlers:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.queue = services.settings.queue_name
+        self.leader_queue = services.settings.leader_queue_name
+        self.queues = frozenset({self.queue, self.leader_queue})
         # calls seen in this process: their Hangup counts even from another context
         # (after a transfer), where the context filter alone would miss it
         self._live: set[str] = set()
@@ -76,18 +78,23 @@ class QueueEventHandlers:
 
     async def on_caller_join(self, event: Event) -> None:
         """The caller is waiting for an agent; a fallback call gets a draft to work on."""
-        if event.get("Queue") != self.queue:
+        queue = event.get("Queue")
+        if queue not in self.queues:
             return
-        fallback = channel_vars(event).get(variables.FALLBACK) == "1"
+        chanvars = channel_vars(event)
+        fallback = chanvars.get(variables.FALLBACK) == "1"
         uniqueid = event["Uniqueid"]
         self._live.add(uniqueid)
         await calls.record_queue_join(
-            self.services.db,
-            uniqueid,
-            at=self._when(event),
-            queue=self.queue,
-            via_fallback=fallback,
+            self.services.db, uniqueid, at=self._when(event), queue=queue, via_fallback=fallback
         )
+        if queue == self.queue and chanvars.get(variables.ROUTE) == variables.ROUTE_LEADER:
+            # the leader's desk did not take it (the dialplan came back from its Queue())
+            result = chanvars.get(variables.LEADER_RESULT) or "UNKNOWN"
+            log.info("leader_fell_back", uniqueid=uniqueid, result=result)
+            await leader_calls.leader_fell_back(
+                self.services.db, uniqueid, at=self._when(event), result=result
+            )
         if fallback:
             log.warning("call_reached_queue_without_ivr", uniqueid=uniqueid)
             await self._draft_for_fallback(event)
@@ -101,8 +108,8 @@ class QueueEventHandlers:
         )
 
     async def on_agent_called(self, event: Event) -> None:
-        """An agent's phone rings with this call (the screen-pop hook, issue 3)."""
-        if event.get("Queue") == self.queue:
+        """An agent's (or the duty leader's) phone rings with this call."""
+        if event.get("Queue") in self.queues:
             await calls.record_agent_called(
                 self.services.db,
                 event["Uniqueid"],
@@ -111,20 +118,26 @@ class QueueEventHandlers:
             )
 
     async def on_agent_connect(self, event: Event) -> None:
-        """An agent answered."""
-        if event.get("Queue") == self.queue:
-            await calls.record_agent_connect(
-                self.services.db,
-                event["Uniqueid"],
-                at=self._when(event),
-                agent=event.get("MemberName") or event.get("Interface", ""),
-                hold_seconds=_seconds(event, "HoldTime"),
+        """An agent answered (on the leader's desk: the case becomes a leader's case)."""
+        if event.get("Queue") not in self.queues:
+            return
+        member = event.get("MemberName") or event.get("Interface", "")
+        await calls.record_agent_connect(
+            self.services.db,
+            event["Uniqueid"],
+            at=self._when(event),
+            agent=member,
+            hold_seconds=_seconds(event, "HoldTime"),
+        )
+        if event.get("Queue") == self.leader_queue:
+            await leader_calls.leader_answered(
+                self.services.db, event["Uniqueid"], at=self._when(event), member=member
             )
 
     async def on_agent_complete(self, event: Event) -> None:
         """The agent call ended; talk time is known."""
         # seen without a Uniqueid while Asterisk tears a call down at shutdown
-        if event.get("Queue") == self.queue and event.get("Uniqueid"):
+        if event.get("Queue") in self.queues and event.get("Uniqueid"):
             await calls.record_agent_complete(
                 self.services.db,
                 event["Uniqueid"],
@@ -135,7 +148,7 @@ class QueueEventHandlers:
 
     async def on_caller_abandon(self, event: Event) -> None:
         """The caller gave up waiting: flag the call and its case for a callback."""
-        if event.get("Queue") == self.queue:
+        if event.get("Queue") in self.queues:
             log.info("caller_abandoned_queue", uniqueid=event["Uniqueid"])
             await calls.record_abandon(
                 self.services.db,

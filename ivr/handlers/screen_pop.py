@@ -32,7 +32,8 @@ class ScreenPopHandlers:
     def __init__(self, services: Services, bus: PopBus) -> None:
         self.services = services
         self.bus = bus
-        self.queue = services.settings.queue_name
+        # the agents' queue and the duty leader's desk: both pop the case on a console
+        self.queues = frozenset({services.settings.queue_name, services.settings.leader_queue_name})
         self._popped: set[str] = set()  # calls with pops in this process: their Hangup counts
 
     def register(self, ami: AmiClient) -> None:
@@ -45,7 +46,7 @@ class ScreenPopHandlers:
 
     async def on_agent_called(self, event: Event) -> None:
         """Pop the call's case on the rung agent's screen."""
-        if event.get("Queue") != self.queue or not event.get("Uniqueid"):
+        if event.get("Queue") not in self.queues or not event.get("Uniqueid"):
             return
         arrived = received_at(event)
         db, uniqueid = self.services.db, event["Uniqueid"]
@@ -88,10 +89,12 @@ class ScreenPopHandlers:
             await self._notify(pop, NoticeKind.POP if pop.is_open else NoticeKind.CLOSE)
 
     async def settle_after_login(self) -> None:
-        """After a (re)connection, end the pops of calls that ended while we were away."""
+        """After a (re)connection, end the pops of calls that ended while we were away, and
+        follow the calls of the others (a restarted process knows nothing of them)."""
         settled = await screen_pops.settle_ended_calls(self.services.db, at=self.services.clock())
         for pop in settled:
             await self._notify(pop, NoticeKind.POP if pop.is_open else NoticeKind.CLOSE)
+        self._popped |= await screen_pops.live_popped_calls(self.services.db)
 
     async def _follow(
         self,
@@ -99,7 +102,7 @@ class ScreenPopHandlers:
         change: Callable[..., Awaitable[PopView | None]],
         kind: NoticeKind,
     ) -> None:
-        if event.get("Queue") != self.queue or not event.get("Uniqueid"):
+        if event.get("Queue") not in self.queues or not event.get("Uniqueid"):
             return
         username = await screen_pops.popped_user(
             self.services.db,

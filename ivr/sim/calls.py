@@ -26,6 +26,8 @@ class CallScript:
     delay_seconds: float = 0.0  # wait after answer before speaking (the prompts play)
     end: str = "silence"  # or "dtmf": press '#' after speaking
     keys: str = ""  # keys to press before speaking (e.g. "0" to skip to an agent)
+    then_keys: str = ""  # keys pressed `then_delay` seconds after `keys` (answering a prompt)
+    then_delay: float = 0.0
     hangup_after: float | None = None  # seconds after answer; None = stay until hung up on
     answer_timeout: float = 30.0  # give up before the IVR answers (hang-up during 彩铃)
     stay_seconds: int = 600
@@ -97,6 +99,8 @@ def _variables(script: CallScript) -> list[str]:
         "SIM_DELAY": f"{script.delay_seconds:.2f}",
         "SIM_END": script.end,
         "SIM_KEYS": script.keys,
+        "SIM_THEN_KEYS": script.then_keys,
+        "SIM_THEN_DELAY": f"{script.then_delay:.2f}",
         "SIM_HANGUP_AFTER": "" if script.hangup_after is None else f"{script.hangup_after:.2f}",
         "SIM_STAY": str(script.stay_seconds),
     }

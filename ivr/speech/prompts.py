@@ -43,14 +43,25 @@ GREETING = Prompt(
 )
 WELCOME = Prompt("welcome", "请在提示音后说出您的诉求，说完请按井号键；直接转人工请按零。")
 LEADER_DAY = Prompt("leader_day", "今天是市领导接听日，正在为您接通值班领导。")
-LEADER_BUSY = Prompt("leader_busy", "值班领导正在通话中，正在为您转接话务员。")
+LEADER_BUSY = Prompt("leader_busy", "值班领导正在通话中。需要领导回电请按1，转接话务员请稍候。")
+LEADER_UNAVAILABLE = Prompt("leader_unavailable", "值班领导暂时无法接听，正在为您转接话务员。")
+CALLBACK_NOTED = Prompt("callback_noted", "已为您登记回电，请挂机，谢谢。")
 QUEUE_WAIT = Prompt("queue_wait", "话务员正忙，请稍候。")
 SORRY = Prompt("sorry", "系统繁忙，正在为您转接人工服务。")
 
 BEEP = Tone("beep", 1000.0, 0.25)  # the "speak after the tone" beep
 SILENCE3 = Tone("silence3", 0.0, 3.0)  # simulated callers play it so silence detection sees frames
 
-PROMPTS: tuple[Prompt, ...] = (GREETING, WELCOME, LEADER_DAY, LEADER_BUSY, QUEUE_WAIT, SORRY)
+PROMPTS: tuple[Prompt, ...] = (
+    GREETING,
+    WELCOME,
+    LEADER_DAY,
+    LEADER_BUSY,
+    LEADER_UNAVAILABLE,
+    CALLBACK_NOTED,
+    QUEUE_WAIT,
+    SORRY,
+)
 TONES: tuple[Tone, ...] = (BEEP, SILENCE3)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from ivr.cases.taxonomy import Taxonomy, load_taxonomy
-from ivr.db.models import CaseChannel, Priority
+from ivr.db.models import CaseChannel, Priority, Role
 from ivr.db.users import UserView
 from ivr.handlers.agent_presence import PAUSE_REASONS
 
@@ -25,13 +25,17 @@ MANUAL_CHANNEL_LABELS = {CaseChannel.WALK_IN: "来访", CaseChannel.MAILBOX: "�
 
 
 def agent_console(user: UserView, *, telephony: bool, taxonomy: Taxonomy | None = None) -> str:
-    """The whole agent console below the page title."""
+    """The whole console below the page title: an agent's, or the duty leader's (whose desk
+    the duty schedule staffs, so no queue buttons and no work queue)."""
     taxonomy = taxonomy or load_taxonomy()
-    queue = presence_panel(user) if telephony else "<p>本控制台未连接电话系统。</p>"
+    if user.role is Role.LEADER:
+        side = '<p class="muted">领导接听日来电将在此弹屏。</p>'
+    else:
+        queue = presence_panel(user) if telephony else "<p>本控制台未连接电话系统。</p>"
+        side = queue + _work_queue_panel()
     return f"""<div class="console">
 <div class="side">
-{queue}
-{_work_queue_panel()}
+{side}
 </div>
 <div class="work">
 {_pop_panel()}
@@ -44,6 +48,8 @@ def _pop_panel() -> str:
     return """<section id="pop" aria-live="assertive">
 <h2>来电弹屏 <span id="feed-state" class="muted">连接中…</span></h2>
 <p id="pop-empty" class="muted">暂无来电。</p>
+<p id="pop-waiting" class="notice" hidden><span id="pop-waiting-text"></span>
+<button type="button" id="pop-switch">切换到新来电</button></p>
 <div id="pop-call" hidden>
 <dl>
 <dt>来电号码</dt><dd id="pop-caller"></dd>
@@ -87,6 +93,7 @@ def _case_form(taxonomy: Taxonomy) -> str:
 <form id="case-form" hidden novalidate>
 <h2 id="case-title">工单</h2>
 <p id="case-error" class="error" role="alert" hidden></p>
+<p id="case-updated" class="notice" role="status" hidden></p>
 <fieldset id="case-fields">
 <div id="manual-fields" hidden>
 <label for="f-channel">来源</label><select id="f-channel">{channels}</select>

@@ -38,6 +38,7 @@ HEARTBEAT_SECONDS = 15.0  # a dead page is noticed within two of these
 SESSION_CHECK_SECONDS = 60.0
 MAX_MESSAGE_BYTES = 4096  # the page only ever sends acks
 SESSION_ENDED = 4001
+FEED_FAILED = 1011  # "internal error": the page reconnects
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +83,10 @@ def add_routes(app: web.Application) -> None:
     app.on_shutdown.append(_close_sockets)
 
 
-@require_role(Role.AGENT, Role.LEADER)
+FEED_ROLES = (Role.AGENT, Role.LEADER)
+
+
+@require_role(*FEED_ROLES)
 async def agent_socket(request: web.Request) -> web.StreamResponse:
     """The pop feed of the logged-in agent."""
     _check_origin(request)
@@ -107,18 +111,27 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
 
 def _check_origin(request: web.Request) -> None:
     # Cookies go with cross-site WebSocket handshakes (SameSite does not cover every case):
-    # only a page served by this host may open the feed.
+    # only a page served by this console may open the feed. Behind a TLS proxy the public
+    # origin differs from what this process sees: settings.web_public_origin names it.
     origin = request.headers.get("Origin")
     if origin is None:
         raise web.HTTPForbidden(text="WebSocket without an Origin header")
-    parsed = URL(origin)
-    if parsed.host is None or f"{parsed.host}:{parsed.port}" != _host_port(request):
-        raise web.HTTPForbidden(text=f"WebSocket from another site ({origin}) refused")
+    expected = request.config_dict[policy_key].public_origin or _own_origin(request)
+    if _normal(origin) != expected:
+        raise web.HTTPForbidden(text=f"WebSocket from another site ({origin[:100]}) refused")
 
 
-def _host_port(request: web.Request) -> str:
-    url = URL(f"{request.scheme}://{request.host}")
-    return f"{url.host}:{url.port}"
+def _own_origin(request: web.Request) -> str:
+    return _normal(f"{request.scheme}://{request.host}")
+
+
+def _normal(origin: str) -> str:
+    """scheme://host:port with the port spelled out; "" for anything unparseable."""
+    try:
+        url = URL(origin)
+        return f"{url.scheme}://{url.host}:{url.port}" if url.host else ""
+    except ValueError:
+        return ""
 
 
 class PopFeed:
@@ -132,16 +145,36 @@ class PopFeed:
         self.timings = request.config_dict[timings_key]
 
     async def run(self, notices: asyncio.Queue[Notice]) -> None:
-        """Send the open pops, then follow the notices until the socket closes."""
-        await self.send_open_pops()
+        """Send the open pops, then follow the notices until the socket closes.
+
+        A failure here (the database away for a moment) closes the socket with 1011, so the
+        page reconnects and gets every open pop again, instead of a feed that looks alive
+        and says nothing.
+        """
+        try:
+            await self.send_open_pops()
+            await self._follow(notices)
+        except Exception:
+            log.exception("pop_feed_failed", username=self.user.username)
+            await self.ws.close(code=FEED_FAILED, message=b"feed failed: reconnect")
+
+    async def _follow(self, notices: asyncio.Queue[Notice]) -> None:
+        loop = asyncio.get_running_loop()
+        check_at = loop.time() + SESSION_CHECK_SECONDS
         while not self.ws.closed:
+            # the session is checked on a fixed beat, however busy the feed is
+            wait = max(0.0, check_at - loop.time())
             try:
-                notice = await asyncio.wait_for(notices.get(), SESSION_CHECK_SECONDS)
+                notice = await asyncio.wait_for(notices.get(), wait)
             except TimeoutError:
+                notice = None
+            if loop.time() >= check_at:
+                check_at = loop.time() + SESSION_CHECK_SECONDS
                 if not await self._session_alive():
                     await self.ws.close(code=SESSION_ENDED, message=b"session ended")
-                continue
-            await self.handle(notice)
+                    return
+            if notice is not None:
+                await self.handle(notice)
 
     async def handle(self, notice: Notice) -> None:
         """Act on one notice."""
@@ -159,8 +192,11 @@ class PopFeed:
                 await self.send_pop(found, received_at=notice.received_at)
 
     async def send_open_pops(self) -> None:
-        """Every pop still open for this user, oldest first."""
-        for pop in await screen_pops.open_pops_of(self.db, self.user.username):
+        """Every pop still open for this user, oldest first, after the list of their ids (so
+        the page drops what closed while it was not listening)."""
+        pops = await screen_pops.open_pops_of(self.db, self.user.username)
+        await self._send({"type": "snapshot", "pop_ids": [pop.id for pop in pops]})
+        for pop in pops:
             await self.send_pop(pop)
 
     async def send_pop(self, pop: screen_pops.PopView, received_at: float | None = None) -> None:
@@ -201,13 +237,14 @@ class PopFeed:
         app = self.request.config_dict
         now, idle = app[clock_key](), app[policy_key].idle
         found = await web_sessions.resolve_session(self.db, token, now=now, idle=idle)
-        return found is not None
+        # a user moved to another role since the handshake no longer gets pops
+        return found is not None and found.user.role in FEED_ROLES
 
 
 def _ack(data: str) -> tuple[int, float | None] | None:
     try:
         body = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(body, dict) or body.get("type") != "ack":
         return None

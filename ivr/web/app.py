@@ -17,6 +17,8 @@ from ivr.web import (
     api,
     assets,
     cases_api,
+    duty_api,
+    duty_pages,
     login,
     pages,
     presence,
@@ -108,6 +110,8 @@ def _add_console(
     cases_api.add_routes(router)
     work_queue.add_routes(router)
     wallboard.add_routes(router)
+    duty_api.add_routes(router)
+    duty_pages.add_routes(router)
     agent_socket.add_routes(app)
 
 

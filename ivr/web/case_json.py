@@ -14,6 +14,7 @@ from ivr.cases.masking import masked, may_see_identity
 from ivr.db import calls, cases, screen_pops
 from ivr.db.calls import CallView, Sessions
 from ivr.db.cases import CaseView
+from ivr.db.models import Role
 from ivr.db.screen_pops import PopView
 from ivr.db.users import UserView
 
@@ -58,7 +59,12 @@ def case_json(case: CaseView, viewer: UserView, *, holds: bool) -> dict[str, Any
 
 
 def history_json(history: list[CaseView], viewer: UserView) -> list[dict[str, Any]]:
-    """A caller's earlier cases, short: what an agent needs to see at a glance."""
+    """A caller's earlier cases, short: what an agent needs to see at a glance.
+
+    Reports (举报) are left out for everyone but the office: listing them under a number
+    would tell who reported.
+    """
+    shown = [c for c in history if viewer.role is Role.OFFICE or not c.whistleblower]
     return [
         {
             "id": case.id,
@@ -68,7 +74,7 @@ def history_json(history: list[CaseView], viewer: UserView) -> list[dict[str, An
             "summary": case.summary or case.transcript[:80],
             "created_at": iso(case.created_at),
         }
-        for case in history
+        for case in shown
     ]
 
 

@@ -32,7 +32,7 @@ from ivr.web.pop_bus import Notice, NoticeKind, pop_bus_key
 from ivr.web.state import clock_key, db_key, policy_key, recordings_key
 
 MAX_ID = 2**31 - 1
-NOT_YOURS = "这张工单不在您的工作台上（未弹屏也未认领），不能受理"
+NOT_YOURS = "这张工单不在您的工作台上（来电未接通，或未认领），不能受理"
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -65,11 +65,14 @@ async def register_case(request: web.Request) -> web.StreamResponse:
         raise web.HTTPBadRequest(text="version must be the integer the case was loaded with")
     await _case(db, case_id)  # 404 before 403: an unknown case is not "not yours"
     if user.role is not Role.OFFICE and not await screen_pops.holds_case(
-        db, user.username, case_id
+        db, user.username, case_id, answered=True
     ):
         raise web.HTTPForbidden(text=NOT_YOURS)
+    # only the leader's own registration (or the office) says a case is a leader's
     if user.role is Role.LEADER:
-        fields["leader_handled"] = True  # a leader's cases are followed closely
+        fields["leader_handled"] = True
+    elif user.role is Role.AGENT:
+        fields.pop("leader_handled", None)
     try:
         done = await registration.register_draft(
             db,
@@ -156,7 +159,7 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     """The request's JSON object, or 400 saying what is wrong with it."""
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested thousands deep
         raise web.HTTPBadRequest(text="the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="the body must be a JSON object")

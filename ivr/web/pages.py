@@ -24,6 +24,9 @@ ROLE_HOME = {
     Role.DEPARTMENT: "/department",
     Role.LEADER: "/leader",
 }
+OFFICE_NAV = '<nav><a href="/duty">领导接听日值班安排</a> · <a href="/wallboard">话务大屏</a></nav>'
+# who takes calls and so gets the screen-pop console
+CONSOLE_ROLES = (Role.AGENT, Role.LEADER)
 ROLE_TITLES = {
     Role.AGENT: "话务员工作台",
     Role.OFFICE: "热线办管理台",
@@ -46,7 +49,7 @@ def role_page(role: Role) -> Handler:
         header = user_bar(session)
         telephony = telephony_key in request.config_dict
         body = who_am_i(session) + _role_body(role, session.user, telephony=telephony)
-        agent = role is Role.AGENT
+        agent = role in CONSOLE_ROLES
         return page(
             ROLE_TITLES[role],
             body,
@@ -86,8 +89,9 @@ def who_am_i(session: SessionView) -> str:
 
 
 def _role_body(role: Role, user: UserView, *, telephony: bool) -> str:
-    if role is Role.AGENT:
-        return agent_page.agent_console(user, telephony=telephony)
-    if role in (Role.OFFICE, Role.LEADER):
-        return '<nav><a href="/wallboard">话务大屏（实时）</a></nav><p>更多功能即将上线。</p>'
+    if role in CONSOLE_ROLES:
+        leader_nav = OFFICE_NAV if role is Role.LEADER else ""
+        return leader_nav + agent_page.agent_console(user, telephony=telephony)
+    if role is Role.OFFICE:
+        return OFFICE_NAV
     return "<p>控制台功能即将上线。</p>"

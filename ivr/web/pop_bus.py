@@ -30,6 +30,8 @@ log = structlog.get_logger(__name__)
 
 CHANNEL = "ivr_screen_pop"
 RECONNECT_SECONDS = 2.0
+SEND_TIMEOUT = 2.0
+PROBE_SECONDS = 10.0
 EVERYONE = "*"  # the username of a notice meant for every connected page
 
 
@@ -138,34 +140,46 @@ class PostgresRelay:
         await asyncio.wait_for(self.listening.wait(), 30)
 
     async def send(self, notice: Notice) -> None:
-        """NOTIFY the other processes; a failure is logged, never raised into a call's path."""
+        """NOTIFY the other processes; a failure is logged, never raised into a call's path
+        (and never waited on for long: the AMI lane and the registration call this)."""
         assert self._sender is not None
         try:
             payload = notice.to_json(self.bus.origin)
-            await self._sender.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("pop_notify_failed", error=str(exc), username=notice.username)
+            await asyncio.wait_for(
+                self._sender.execute("SELECT pg_notify($1, $2)", CHANNEL, payload), SEND_TIMEOUT
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            log.warning("pop_notify_failed", error=repr(exc), username=notice.username)
 
     async def _keep_listening(self) -> None:
         while True:
-            lost = asyncio.Event()
             try:
-                connection = await asyncpg.connect(self.dsn, timeout=10)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-                log.warning("pop_listen_connect_failed", error=str(exc))
+                await self._listen_once()  # returns when the connection was lost: again now
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # whatever broke, the relay must come back
+                log.warning("pop_listen_failed", error=repr(exc))
                 await asyncio.sleep(RECONNECT_SECONDS)
-                continue
-            connection.add_termination_listener(functools.partial(_set_event, lost))
-            try:
-                await connection.add_listener(CHANNEL, self._on_notify)
-                if self.listening.is_set():  # notices may have passed while we were away
-                    self.bus.deliver(Notice(EVERYONE, NoticeKind.RESYNC))
-                self.listening.set()
-                await lost.wait()
-                log.warning("pop_listen_connection_lost")
-            finally:
-                with contextlib.suppress(Exception):
-                    await connection.close(timeout=2)
+
+    async def _listen_once(self) -> None:
+        connection = await asyncpg.connect(self.dsn, timeout=10)
+        lost = asyncio.Event()
+        connection.add_termination_listener(functools.partial(_set_event, lost))
+        try:
+            await connection.add_listener(CHANNEL, self._on_notify)
+            if self.listening.is_set():  # notices may have passed while we were away
+                self.bus.deliver(Notice(EVERYONE, NoticeKind.RESYNC))
+            self.listening.set()
+            # a half-open connection never says it is gone: ask it now and then
+            while not lost.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), PROBE_SECONDS)
+                if not lost.is_set():
+                    await connection.fetchval("SELECT 1", timeout=PROBE_SECONDS)
+            log.warning("pop_listen_connection_lost")
+        finally:
+            with contextlib.suppress(Exception):
+                await connection.close(timeout=2)
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         try:
@@ -180,7 +194,7 @@ class PostgresRelay:
         """Stop listening and close the connections."""
         if self._keeper is not None:
             self._keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._keeper
         if self._sender is not None:
             await self._sender.close()

@@ -201,7 +201,7 @@ def _asterisk_says(exc: AmiError, message: str) -> bool:
 async def _pause_reason(request: web.Request) -> str:
     try:
         body: Any = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         raise web.HTTPBadRequest(text='send JSON like {"reason": "break"}') from None
     reason = body.get("reason") if isinstance(body, dict) else None
     if not isinstance(reason, str) or reason not in PAUSE_REASONS:

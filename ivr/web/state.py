@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from yarl import URL
 
 from ivr.db.web_sessions import SessionView, Throttle
 from ivr.errors import ConfigError
@@ -29,6 +30,8 @@ class ConsolePolicy:
     secure_cookies: bool = False
     throttle: Throttle = dataclasses.field(default_factory=Throttle)
     timezone: ZoneInfo = dataclasses.field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    # scheme://host:port browsers use when a proxy terminates TLS ("" = what we are asked as)
+    public_origin: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ConsolePolicy:
@@ -44,7 +47,17 @@ class ConsolePolicy:
             idle=timedelta(hours=hours),
             secure_cookies=_flag("web_secure_cookies", settings.web_secure_cookies),
             timezone=zone,
+            public_origin=_origin(settings.web_public_origin),
         )
+
+
+def _origin(value: str) -> str:
+    if not value:
+        return ""
+    url = URL(value)
+    if url.scheme not in ("http", "https") or not url.host or url.path not in ("", "/"):
+        raise ConfigError(f"setting web_public_origin: {value!r} is not like https://host[:port]")
+    return f"{url.scheme}://{url.host}:{url.port}"
 
 
 def _flag(name: str, value: object) -> bool:

@@ -1,6 +1,6 @@
 "use strict";
 // The case form: shows a case (from a pop, a claim or a blank manual case), keeps what the
-// agent typed when the IVR's analysis lands later, and registers (受理) it.
+// agent typed when newer data arrives (and marks what changed), and registers (受理) it.
 window.ivrCaseForm = (() => {
   const $ = (id) => document.getElementById(id);
   const form = $("case-form");
@@ -8,8 +8,12 @@ window.ivrCaseForm = (() => {
   const token = document.querySelector('meta[name="csrf-token"]').content;
   const FIELDS = ["transcript", "caller_name", "contact_phone", "address", "category",
                   "department", "priority", "summary", "whistleblower", "needs_callback"];
+  const LABELS = {transcript: "语音转写", category: "诉求分类", department: "承办单位",
+                  priority: "紧急程度", summary: "诉求摘要", address: "事发地址",
+                  contact_phone: "联系电话", caller_name: "联系人姓名"};
   const input = (name) => $("f-" + name);
   let shown = null;  // {caseId, version, mode, popId, editable}
+  let busy = false;  // a request about the shown case is in flight
   const dirty = new Set();
   const listeners = {registered: [], closed: []};
 
@@ -20,28 +24,59 @@ window.ivrCaseForm = (() => {
     return value === "" && ["caller_name", "contact_phone", "address"].includes(name)
       ? null : value;
   };
+  const valueOf = (name, value) => (input(name).type === "checkbox" ? Boolean(value)
+    : (value === null || value === undefined ? "" : String(value)));
   const writeField = (name, value) => {
     const el = input(name);
-    if (el.type === "checkbox") el.checked = Boolean(value);
-    else el.value = value === null || value === undefined ? "" : value;
+    if (el.type === "checkbox") el.checked = valueOf(name, value);
+    else el.value = valueOf(name, value);
   };
   const message = (id, text) => { $(id).textContent = text || ""; $(id).hidden = !text; };
+  const setButtons = () => {
+    const editable = Boolean(shown && shown.editable) && !busy;
+    $("case-fields").disabled = !(shown && shown.editable);
+    $("case-register").disabled = !editable;
+    $("case-dismiss").disabled = busy;
+    $("case-release").disabled = busy;
+  };
 
-  FIELDS.forEach((name) => input(name).addEventListener("input", () => dirty.add(name)));
+  FIELDS.forEach((name) => input(name).addEventListener("input", () => {
+    dirty.add(name);
+    input(name).classList.remove("changed");
+  }));
   input("category").addEventListener("change", () => {
     // a new category suggests its department, unless the agent chose one themselves
     const option = input("category").selectedOptions[0];
     if (option && !dirty.has("department")) input("department").value = option.dataset.department;
   });
 
-  const fill = (c, keepEdits) => {
-    FIELDS.forEach((name) => { if (!(keepEdits && dirty.has(name))) writeField(name, c[name]); });
+  // Fill the fields; for the case already on screen keep the agent's edits and mark what
+  // the newer data changed, so nothing reaches the registration unseen.
+  const fill = (c, sameCase) => {
+    const changed = [];
+    FIELDS.forEach((name) => {
+      if (sameCase && dirty.has(name)) return;
+      const before = input(name).type === "checkbox" ? input(name).checked : input(name).value;
+      writeField(name, c[name]);
+      const after = input(name).type === "checkbox" ? input(name).checked : input(name).value;
+      if (sameCase && before !== after) {
+        input(name).classList.add("changed");
+        changed.push(LABELS[name] || name);
+      }
+    });
+    if (changed.length) message("case-updated", "系统已更新：" + changed.join("、") + "（已标出，请核对）");
   };
 
   const show = (bundle, options) => {
     const c = bundle.case;
-    const same = shown && shown.caseId === c.id;
-    if (!same) dirty.clear();
+    const same = shown !== null && shown.caseId === c.id;
+    if (!same) {
+      dirty.clear();
+      FIELDS.forEach((name) => input(name).classList.remove("changed"));
+      message("case-updated", "");
+      message("case-error", "");
+      message("case-done", "");
+    }
     shown = {caseId: c.id, version: c.version, mode: options.mode, popId: options.popId,
              editable: options.editable};
     fill(c, same);
@@ -49,17 +84,18 @@ window.ivrCaseForm = (() => {
     form.dataset.caseId = String(c.id);
     $("case-title").textContent = c.number ? "工单 " + c.number : "工单草稿 #" + c.id;
     $("manual-fields").hidden = true;
-    $("case-fields").disabled = !options.editable;
-    $("case-register").disabled = !options.editable;
     $("case-dismiss").hidden = options.mode !== "pop";
     $("case-release").hidden = options.mode !== "claim";
-    if (!same) { message("case-error", ""); message("case-done", ""); }
+    setButtons();
   };
 
   const showManual = () => {
     dirty.clear();
     shown = {caseId: null, version: null, mode: "manual", popId: null, editable: true};
-    FIELDS.forEach((name) => writeField(name, name === "priority" ? "normal" : ""));
+    FIELDS.forEach((name) => {
+      writeField(name, name === "priority" ? "normal" : "");
+      input(name).classList.remove("changed");
+    });
     input("category").selectedIndex = 0;
     input("department").value = input("category").selectedOptions[0].dataset.department;
     input("caller_number").value = "";
@@ -67,12 +103,10 @@ window.ivrCaseForm = (() => {
     form.dataset.caseId = "";
     $("case-title").textContent = "手工登记工单";
     $("manual-fields").hidden = false;
-    $("case-fields").disabled = false;
-    $("case-register").disabled = false;
     $("case-dismiss").hidden = true;
     $("case-release").hidden = true;
-    message("case-error", "");
-    message("case-done", "");
+    ["case-error", "case-done", "case-updated"].forEach((id) => message(id, ""));
+    setButtons();
   };
 
   const clear = () => {
@@ -80,6 +114,7 @@ window.ivrCaseForm = (() => {
     dirty.clear();
     form.hidden = true;
     form.dataset.caseId = "";
+    message("case-updated", "");
   };
 
   const post = async (path, body) => {
@@ -94,73 +129,74 @@ window.ivrCaseForm = (() => {
     return data;
   };
 
-  const reloadAfterConflict = async (caseId) => {
-    const response = await fetch("/api/cases/" + caseId, {credentials: "same-origin"});
-    if (!response.ok) return;
+  const reloadAfterConflict = async (target) => {
+    const response = await fetch("/api/cases/" + target.caseId, {credentials: "same-origin"});
+    if (!response.ok || shown !== target) return;
     const bundle = await response.json();
-    shown.version = bundle.case.version;
+    target.version = bundle.case.version;
     fill(bundle.case, true);  // what this agent typed stays; the rest is the newer data
   };
 
-  const register = async () => {
-    if (!shown || !shown.editable) return;
-    const fields = {};
-    FIELDS.forEach((name) => { fields[name] = readField(name); });
+  // Run an action about the case on screen; `target` is that case even if another pop
+  // takes the screen while the request is in flight.
+  const act = async (request, after) => {
+    if (!shown || busy) return;
+    const target = shown;
+    busy = true;
+    setButtons();
     message("case-error", "");
     try {
-      let data;
-      if (shown.mode === "manual") {
-        data = await post("/api/cases", {channel: $("f-channel").value,
-                                         caller_number: $("f-caller_number").value, fields});
-      } else {
-        data = await post("/api/cases/" + shown.caseId + "/register",
-                          {version: shown.version, fields});
-      }
-      if (!data) return;
-      const done = shown;
-      clear();
-      message("case-done", "已受理，工单号 " + data.case.number);
-      listeners.registered.forEach((f) => f(data.case, done));
+      const data = await request(target);
+      if (data === null) return;
+      if (shown === target) clear();
+      after(data, target);
     } catch (error) {
-      if (error.status === 409) {
+      if (shown !== target) return;
+      if (error.status === 409 && target.mode !== "manual" && target.caseId !== null) {
         message("case-error", "提交未保存：" + error.message +
                 "。已载入最新内容（您的修改已保留），请核对后再次受理。");
-        await reloadAfterConflict(shown.caseId);
+        await reloadAfterConflict(target);
       } else {
         message("case-error", "提交未保存：" + error.message);
       }
+    } finally {
+      busy = false;
+      setButtons();
     }
   };
 
-  form.addEventListener("submit", (event) => { event.preventDefault(); register(); });
-  $("case-dismiss").addEventListener("click", async () => {
-    if (!shown || shown.popId === null) return;
-    const closing = shown;
-    try {
-      await post("/api/pops/" + closing.popId + "/dismiss");
-      clear();
-      listeners.closed.forEach((f) => f(closing));
-    } catch (error) { message("case-error", error.message); }
+  const register = () => act((target) => {
+    const fields = {};
+    FIELDS.forEach((name) => { fields[name] = readField(name); });
+    if (target.mode === "manual") {
+      return post("/api/cases", {channel: $("f-channel").value,
+                                 caller_number: $("f-caller_number").value, fields});
+    }
+    return post("/api/cases/" + target.caseId + "/register", {version: target.version, fields});
+  }, (data, target) => {
+    message("case-done", "已受理，工单号 " + data.case.number);
+    listeners.registered.forEach((f) => f(data.case, target));
   });
-  $("case-release").addEventListener("click", async () => {
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (shown && shown.editable) register();
+  });
+  $("case-dismiss").addEventListener("click", () => {
+    if (!shown || shown.popId === null) return;
+    act((target) => post("/api/pops/" + target.popId + "/dismiss"),
+        (data, target) => listeners.closed.forEach((f) => f(target)));
+  });
+  $("case-release").addEventListener("click", () => {
     if (!shown || shown.mode !== "claim") return;
-    const releasing = shown;
-    try {
-      await post("/api/cases/" + releasing.caseId + "/release");
-      clear();
-      listeners.closed.forEach((f) => f(releasing));
-    } catch (error) { message("case-error", error.message); }
+    act((target) => post("/api/cases/" + target.caseId + "/release"),
+        (data, target) => listeners.closed.forEach((f) => f(target)));
   });
 
   return {
     show, showManual, clear, post,
     current: () => shown,
+    isDirty: () => dirty.size > 0 || busy,
     on: (name, f) => listeners[name].push(f),
-    setEditable: (editable) => {
-      if (!shown) return;
-      shown.editable = editable;
-      $("case-fields").disabled = !editable;
-      $("case-register").disabled = !editable;
-    },
   };
 })();

@@ -1,14 +1,16 @@
 "use strict";
-// The screen-pop feed: a WebSocket that reconnects by itself. The server resends every pop
-// still open on (re)connect, so nothing that arrived while the page was away is lost; each
-// pop shown is acknowledged with the time it was rendered.
+// The screen-pop feed: a WebSocket that reconnects by itself. On every (re)connect the server
+// sends the ids of the pops still open, then each of them, so nothing that arrived while the
+// page was away is lost and nothing that closed meanwhile lingers. Each pop shown is
+// acknowledged with the time it was rendered. A new pop never takes the form away from a
+// case the agent is typing in: it waits, announced, until the agent switches.
 (() => {
   const $ = (id) => document.getElementById(id);
   const form = window.ivrCaseForm;
   if (!$("pop") || !form) return;
   const STATES = {ringing: "振铃中", connected: "通话中", ended: "已挂断（话后处理）"};
   const pops = new Map();  // pop id -> the latest message for it
-  let showing = null;  // the pop id on screen
+  let showing = null;  // the pop id in the panel
   let socket = null;
   let retry = 500;
 
@@ -31,18 +33,17 @@
   };
 
   const renderHistory = (history) => {
-    const list = $("pop-history");
-    list.replaceChildren(...history.map((h) => {
+    const items = history.map((h) => {
       const item = document.createElement("li");
       const when = new Date(h.created_at).toLocaleDateString();
       item.textContent = (h.number || "草稿") + " · " + when + " · " + h.summary;
       return item;
-    }));
-    if (!history.length) list.replaceChildren(Object.assign(document.createElement("li"),
-                                                            {textContent: "无"}));
+    });
+    if (!items.length) items.push(Object.assign(document.createElement("li"), {textContent: "无"}));
+    $("pop-history").replaceChildren(...items);
   };
 
-  const render = (message) => {
+  const renderPanel = (message) => {
     const pop = message.pop;
     showing = pop.id;
     $("pop-empty").hidden = true;
@@ -63,36 +64,72 @@
       audio.hidden = true;
     }
     renderHistory(message.history);
-    form.show(message, {mode: "pop", popId: pop.id, editable: pop.state !== "ringing"});
     tick();
+  };
+
+  const showPop = (message) => {
+    renderPanel(message);
+    form.show(message, {mode: "pop", popId: message.pop.id,
+                        editable: message.pop.state !== "ringing"});
+    announceWaiting();
+  };
+
+  const waiting = () => Array.from(pops.values()).filter((m) => m.pop.id !== showing);
+
+  const announceWaiting = () => {
+    const others = waiting();
+    $("pop-waiting").hidden = others.length === 0;
+    if (others.length) {
+      const latest = others[others.length - 1];
+      $("pop-waiting-text").textContent = "另有 " + others.length + " 个来电弹屏待处理（最新：" +
+        (latest.case.caller_number || "未显示号码") + "）";
+    }
+  };
+
+  // May this pop take the form? Only when the form is free, shows this pop, or shows
+  // another pop nobody has typed in.
+  const mayTakeForm = (popId) => {
+    const current = form.current();
+    if (!current) return true;
+    if (current.mode === "pop" && current.popId === popId) return true;
+    return current.mode === "pop" && !form.isDirty();
+  };
+
+  const onPop = (message) => {
+    const id = message.pop.id;
+    pops.set(id, message);
+    const current = form.current();
+    if (current && current.mode === "pop" && current.popId === id) showPop(message);
+    else if (showing === id && !current) renderPanel(message);
+    else if (mayTakeForm(id)) showPop(message);
+    else announceWaiting();
+    window.requestAnimationFrame(() => send({type: "ack", pop_id: id, rendered_at: Date.now()}));
   };
 
   const showNext = () => {
     const next = Array.from(pops.values()).pop();
-    if (next) { render(next); return; }
-    showing = null;
-    $("pop-empty").hidden = false;
-    $("pop-call").hidden = true;
-    delete $("pop").dataset.popId;
-  };
-
-  const onPop = (message) => {
-    pops.set(message.pop.id, message);
-    const current = form.current();
-    // a pop for the case being worked refreshes it; a new one takes the screen unless the
-    // agent is working a claimed or manual case
-    if (showing === message.pop.id || !current || current.mode === "pop") render(message);
-    window.requestAnimationFrame(() => send({type: "ack", pop_id: message.pop.id,
-                                             rendered_at: Date.now()}));
+    if (next && !form.current()) { showPop(next); return; }
+    if (!next) {
+      showing = null;
+      $("pop-empty").hidden = false;
+      $("pop-call").hidden = true;
+      delete $("pop").dataset.popId;
+      delete $("pop").dataset.state;
+    }
+    announceWaiting();
   };
 
   const onClose = (popId) => {
     pops.delete(popId);
-    if (showing === popId) {
-      const current = form.current();
-      if (current && current.popId === popId) form.clear();
-      showNext();
-    }
+    const current = form.current();
+    if (current && current.popId === popId) form.clear();
+    if (showing === popId) showing = null;
+    showNext();
+  };
+
+  const onSnapshot = (ids) => {
+    const open = new Set(ids);
+    Array.from(pops.keys()).filter((id) => !open.has(id)).forEach(onClose);
   };
 
   const send = (body) => {
@@ -112,6 +149,7 @@
       const message = JSON.parse(event.data);
       if (message.type === "pop") onPop(message);
       else if (message.type === "close") onClose(message.pop_id);
+      else if (message.type === "snapshot") onSnapshot(message.pop_ids);
     });
     socket.addEventListener("close", (event) => {
       $("pop").dataset.feed = "closed";
@@ -122,8 +160,16 @@
     });
   };
 
-  form.on("registered", (c, done) => { if (done.popId !== null) onClose(done.popId); });
-  form.on("closed", (done) => { if (done.popId !== null) onClose(done.popId); });
+  $("pop-switch").addEventListener("click", () => {
+    const next = waiting().pop();
+    if (next) showPop(next);
+  });
+  form.on("registered", (c, done) => {
+    if (done.popId !== null) onClose(done.popId); else showNext();
+  });
+  form.on("closed", (done) => {
+    if (done.popId !== null) onClose(done.popId); else showNext();
+  });
   window.setInterval(tick, 1000);
   connect();
 })();

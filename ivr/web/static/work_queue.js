@@ -8,10 +8,16 @@
   const PRIORITIES = {urgent: "急阅件", important: "重要件", normal: "一般件"};
   const error = (text) => { $("wq-error").textContent = text || ""; $("wq-error").hidden = !text; };
 
-  const openCase = async (caseId) => {
+  // `force`: the agent clicked for it; otherwise only into a free form (a pop may have
+  // taken it while the case was being fetched)
+  const openCase = async (caseId, force) => {
     const response = await fetch("/api/cases/" + caseId, {credentials: "same-origin"});
     if (!response.ok) throw new Error((await response.json()).error || response.statusText);
-    form.show(await response.json(), {mode: "claim", popId: null, editable: true});
+    const bundle = await response.json();
+    const current = form.current();
+    if (force || !current || (current.mode === "claim" && current.caseId === caseId)) {
+      form.show(bundle, {mode: "claim", popId: null, editable: true});
+    }
   };
 
   const item = (entry) => {
@@ -39,23 +45,26 @@
       $("wq-count").textContent = "（" + data.waiting + " 件）";
       $("wq-items").replaceChildren(...data.items.map(item));
       const current = form.current();
-      if (data.mine && !current) await openCase(data.mine);
+      if (data.mine && !current) await openCase(data.mine, false);
       error("");
     } catch (e) { error(String(e.message || e)); }
   };
 
   const act = async (claim, caseId) => {
+    if (form.isDirty()) { error("请先受理或关闭正在填写的工单"); return; }
     try {
       const claimed = await claim();
       const id = caseId || (claimed && claimed.id);  // claim-next: 204 when empty
-      if (id) await openCase(id);
+      if (id) await openCase(id, true);
       else error("没有待处理的工单");
     } catch (e) { error(String(e.message || e)); }
     refresh();
   };
 
   $("wq-next").addEventListener("click", () => act(() => form.post("/api/work-queue/claim-next")));
-  $("wq-manual").addEventListener("click", () => form.showManual());
+  $("wq-manual").addEventListener("click", () => {
+    if (form.isDirty()) error("请先受理或关闭正在填写的工单"); else form.showManual();
+  });
   form.on("registered", refresh);
   form.on("closed", refresh);
   refresh();
