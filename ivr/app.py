@@ -25,6 +25,7 @@ from ivr.handlers.screen_pop import ScreenPopHandlers, case_changed_notifier
 from ivr.services import Services
 from ivr.settings import Settings
 from ivr.speech.asr import Transcriber
+from ivr.speech.audiosocket import AudioSocketServer
 from ivr.web.app import make_app
 from ivr.web.pop_bus import PopBus
 from ivr.web.presence import Telephony
@@ -59,9 +60,11 @@ class IvrRuntime:
             transcriber=self._transcriber or Transcriber(s),
             taxonomy=load_taxonomy(),
             case_changed=case_changed_notifier(db, self.bus),
+            audiosocket=AudioSocketServer() if s.streaming_asr else None,
         )
         await self._load_speech_model()
         await self.start_ami()
+        await self.start_audiosocket()
         await self.start_agi()
         await self._start_web()
         log.info("ivr_serving", agi_port=s.agi_port, ami_port=s.ami_port, web_port=s.web_port)
@@ -89,6 +92,18 @@ class IvrRuntime:
         self.presence = AgentPresence(s.queue_name, clock=self.services.clock)
         self.presence.register(self.ami)
         await self.ami.start()
+
+    async def start_audiosocket(self) -> None:
+        """Listen for Asterisk's AudioSocket streams (when streaming is on)."""
+        assert self.services is not None
+        server = self.services.audiosocket
+        if server is not None and not server.listening:
+            await server.start(self.settings.audiosocket_host, self.settings.audiosocket_port)
+
+    async def stop_audiosocket(self) -> None:
+        """Stop streaming; calls then record their requests instead."""
+        if self.services is not None and self.services.audiosocket is not None:
+            await self.services.audiosocket.stop()
 
     async def start_agi(self) -> None:
         """Listen for FastAGI (tests stop and restart it to simulate the ivr being down)."""
@@ -126,6 +141,7 @@ class IvrRuntime:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop_agi()
+        await self.stop_audiosocket()
         if self.services is not None:
             await self.services.background.drain(timeout=60)
         log.debug("ivr_stop_step", done="agi")

@@ -21,6 +21,8 @@ IvrError
 │   ├── ShiftOverlap       a shift overlaps another one (one leader on duty at a time)
 │   ├── InvalidHoliday     a holiday entry with a bad kind or name
 │   └── ImportRejected     a CSV or iCalendar file had bad rows; carries one message each
+├── ActionRefused          a case workflow move not allowed (defined beside its RefusalKind
+│                          in ivr.workflow.transitions)
 └── AuthError              a console login was refused
     ├── LoginFailed        wrong username or password, or a disabled user
     └── LoginThrottled     too many failed logins lately; carries when to retry

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr.cases.taxonomy import Taxonomy
 from ivr.settings import Settings
 from ivr.speech.asr import Transcriber
+from ivr.speech.audiosocket import AudioSocketServer
 from ivr.tasks import BackgroundTasks
 
 
@@ -35,3 +36,5 @@ class Services:
     clock: Callable[[], datetime] = field(default=utc_now)
     # called after the IVR wrote onto a case, so consoles showing it refresh (screen-pops)
     case_changed: Callable[[int], Awaitable[None]] = field(default=_nobody_listens)
+    # where Asterisk streams callers' requests (None: record them instead)
+    audiosocket: AudioSocketServer | None = None

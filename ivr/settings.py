@@ -44,6 +44,11 @@ class Settings:
     # the console's public origin behind a TLS proxy (https://hotline.example.gov.cn)
     web_public_origin: str = ""
 
+    # AudioSocket: the caller's audio streamed to us while they speak (transcript ready at
+    # once); off, or unreachable for a call, means RECORD FILE then transcription
+    audiosocket_host: str = "127.0.0.1"
+    audiosocket_port: int = 9092
+    streaming_asr: bool = True
     vosk_model_path: Path = PROJECT_ROOT / "var" / "models" / DEFAULT_MODEL_NAME
     asr_workers: int = 2
     record_silence_seconds: int = 2
@@ -56,6 +61,8 @@ class Settings:
     leader_ring_seconds: int = 20  # unanswered this long → the agents take the call
     sim_agents: int = 0  # >0 adds simulated agents and citizens (tests, demo, bench only)
     sim_agent_talk_seconds: int = 3
+    # 交办 is the office's by default; some centers let the agent dispatch at registration
+    agents_may_dispatch: bool = False
 
     asterisk_root: Path = Path.home() / ".cache" / "ivr" / "asterisk-sid"
     asterisk_binary: str = "auto"

@@ -23,7 +23,12 @@ from ivr.speech.tts import KOREAN_VOICE, build_prompts, synthesize_clip
 # IVR_TEST_PORT_OFFSET lets two suites (two checkouts) run side by side
 _OFFSET = int(os.environ.get("IVR_TEST_PORT_OFFSET", "0"))
 REQUEST_KO = "안녕하세요 도와주세요 감사합니다"  # what the simulated citizen says
-TEST_PORTS = {"agi_port": 14573 + _OFFSET, "ami_port": 15038 + _OFFSET, "web_port": 18080 + _OFFSET}
+TEST_PORTS = {
+    "agi_port": 14573 + _OFFSET,
+    "ami_port": 15038 + _OFFSET,
+    "web_port": 18080 + _OFFSET,
+    "audiosocket_port": 19092 + _OFFSET,
+}
 
 
 def ko_model_path() -> Path:

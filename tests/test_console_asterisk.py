@@ -151,4 +151,4 @@ async def test_the_wallboard_shows_the_days_calls(
     await page.wait_for_function(
         "() => /\\d/.test(document.querySelector('[data-figure=offered]').textContent)"
     )
-    await page.screenshot(path=str(artifacts / "wallboard.png"), full_page=True)
+    await page.screenshot(path=str(artifacts / "wallboard-live.png"), full_page=True)

@@ -84,3 +84,30 @@ async def is_analysed(sm: Sessions, case_id: int) -> bool:
     )
     async with sm() as session:
         return (await session.execute(query.limit(1))).first() is not None
+
+
+async def note_partial(sm: Sessions, case_id: int, text: str) -> bool:
+    """What the caller has said so far, on a draft nobody has touched (no audit entry: the
+    final analysis writes one); False when it was not written."""
+    async with sm.begin() as session:
+        case = await lock_case(session, case_id)
+        if case.status != CaseStatus.DRAFT or await _changed_by_a_person(session, case_id):
+            return False
+        case.transcript, case.transcript_available = text[:10_000], True
+        return True
+
+
+async def mark_hung_up(sm: Sessions, case_id: int, *, at: datetime) -> None:
+    """The caller hung up while speaking: the draft needs a call back."""
+    async with sm.begin() as session:
+        case = await lock_case(session, case_id)
+        flags = {"abandoned": case.abandoned, "needs_callback": case.needs_callback}
+        if all(flags.values()):
+            return
+        case.abandoned = case.needs_callback = True
+        case.updated_at = at
+        after = dict.fromkeys(flags, True)
+        kind = CaseEventKind.CALL_ABANDONED.value
+        session.add(
+            CaseEvent(case_id=case_id, at=at, actor=IVR, kind=kind, before=flags, after=after)
+        )

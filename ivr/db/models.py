@@ -77,7 +77,9 @@ class CaseStatus(enum.StrEnum):
 
     DRAFT = "draft"  # drafted by the IVR, not yet accepted by an agent
     REGISTERED = "registered"  # 受理
-    DISPATCHED = "dispatched"  # 交办 (催办/督办 happen while dispatched)
+    DISPATCHED = "dispatched"  # 交办, waiting for the lead department to accept (签收)
+    HANDLING = "handling"  # 签收: the lead department is working on it (催办/督办 meanwhile)
+    RETURNED = "returned"  # 退单: the department sent it back, the office decides
     REPLIED = "replied"  # 回复
     FOLLOWED_UP = "followed_up"  # 回访
     ARCHIVED = "archived"  # 归档
@@ -121,6 +123,20 @@ class CaseEventKind(enum.StrEnum):
     LEADER_ANSWERED = "leader_answered"  # ... the leader (or an assistant) answered
     LEADER_FELL_BACK = "leader_fell_back"  # ... nobody answered in time: the agents took it
     CALLBACK_REQUESTED = "callback_requested"  # the caller asked to be called back
+    # the workflow after registration (ivr.db.workflow): one entry per move
+    DISPATCHED = "dispatched"  # 交办 to a lead department (and co-handlers)
+    ACCEPTED = "accepted"  # 签收 by a department
+    RETURNED = "returned"  # 退单: a department sent it back, with its reason
+    RETURN_REJECTED = "return_rejected"  # the office refused the return
+    REDISPATCHED = "redispatched"  # the office accepted the return and sent it elsewhere
+    EXTENSION_REQUESTED = "extension_requested"  # 延期申请
+    EXTENSION_APPROVED = "extension_approved"
+    EXTENSION_DENIED = "extension_denied"
+    NOTE_ADDED = "note_added"  # a progress note (办理进展) or the office's remark
+    REPLIED = "replied"  # 回复: result, handler, date
+    FOLLOWED_UP = "followed_up"  # 回访: the citizen's answers
+    REOPENED = "reopened"  # 重新办理: back to a department with the citizen's words
+    ARCHIVED = "archived"  # 归档: read-only from now on
 
 
 class Role(enum.StrEnum):

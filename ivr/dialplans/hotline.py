@@ -21,6 +21,7 @@ from ivr.db import analysis, calls, cases
 from ivr.db import duty as duty_db
 from ivr.dialplans import variables
 from ivr.dialplans.leader_route import LeaderRoute
+from ivr.dialplans.streamed import StreamedCapture
 from ivr.duty.model import Duty
 from ivr.errors import AgiCommandFailed, IvrError, SpeechError
 from ivr.services import Services
@@ -40,6 +41,7 @@ class RequestAudio:
     path: Path
     seconds: float
     complete: bool  # False when the caller hung up while speaking
+    transcript: Transcript | None = None  # known already when the request was streamed
 
 
 async def hotline(channel: AgiChannel, *, services: Services) -> None:
@@ -56,6 +58,7 @@ class HotlineIntake:
         self.settings = services.settings
         self.uniqueid = channel.headers.uniqueid
         self.caller = variables.known_caller(channel.headers.caller)
+        self.case_id: int | None = None  # drafted early when partial transcripts arrive
 
     async def execute(self) -> None:
         """Run the intake; only a hang-up before any audio ends it without a draft."""
@@ -68,7 +71,9 @@ class HotlineIntake:
             log.info("intake_hung_up_silent")
             return
         case_id = await self.open_draft(audio)
-        if audio is not None and audio.seconds > 0:
+        if audio is not None and audio.transcript is not None:
+            await self.analyse(case_id, audio)  # streamed: the words are there already
+        elif audio is not None and audio.seconds > 0:
             # the caller goes to the queue now; the transcript follows while they wait
             work = self.analyse(case_id, audio)
             self.services.background.spawn(work, f"analyse-{case_id}")
@@ -114,7 +119,32 @@ class HotlineIntake:
         if await self._prompt("beep") == SKIP_TO_AGENT:
             log.info("intake_skipped_by_caller")
             return None
-        return await self.record_request(path)
+        streamed = await self.stream_request(path)
+        return streamed if streamed is not None else await self.record_request(path)
+
+    async def stream_request(self, path: Path) -> RequestAudio | None:
+        """The request over AudioSocket, transcribed as it comes; None: record it instead."""
+        server = self.services.audiosocket
+        if not self.settings.streaming_asr or server is None or not server.listening:
+            return None
+        streamed = await StreamedCapture(self.channel, self.services, server).capture(
+            path, self._partial
+        )
+        if streamed is None:
+            return None
+        log.info("request_streamed", ended_by=streamed.ended_by, seconds=streamed.seconds)
+        if streamed.ended_by == SKIP_TO_AGENT and streamed.seconds < MIN_AUDIO_SECONDS:
+            return None
+        if streamed.path is not None:
+            await self._attach(streamed.path, streamed.seconds, streamed.complete)
+        return RequestAudio(path, streamed.seconds, streamed.complete, streamed.transcript)
+
+    async def _partial(self, text: str) -> None:
+        # the words so far, on the draft (opened now if need be) and on any console showing it
+        if self.case_id is None:
+            self.case_id = await self.open_draft(None)
+        if await analysis.note_partial(self.services.db, self.case_id, text):
+            await self.services.case_changed(self.case_id)
 
     async def _prompt(self, name: str) -> str | None:
         try:
@@ -139,20 +169,29 @@ class HotlineIntake:
         log.info("request_recorded", ended_by=result.digit or result.reason)
         audio = RequestAudio(path, result.seconds, complete=result.reason != "hangup")
         if audio.seconds > 0:
-            await calls.attach_recording(
-                self.services.db,
-                self.uniqueid,
-                path=str(path.relative_to(self.settings.recordings_dir)),
-                sample_rate=8000,
-                duration_seconds=audio.seconds,
-                complete=audio.complete,
-            )
+            await self._attach(path, audio.seconds, audio.complete)
         return audio
+
+    async def _attach(self, path: Path, seconds: float, complete: bool) -> None:
+        await calls.attach_recording(
+            self.services.db,
+            self.uniqueid,
+            path=str(path.relative_to(self.settings.recordings_dir)),
+            sample_rate=8000,
+            duration_seconds=seconds,
+            complete=complete,
+        )
 
     async def open_draft(self, audio: RequestAudio | None) -> int:
         """Save the case draft at once, before any transcription; return its id."""
-        suggestion = case_draft("", self.services.taxonomy, repeat_caller=await self._repeat())
         hung_up = audio is not None and not audio.complete
+        if self.case_id is not None:  # drafted while the caller was still speaking
+            if hung_up:
+                await analysis.mark_hung_up(
+                    self.services.db, self.case_id, at=self.services.clock()
+                )
+            return self.case_id
+        suggestion = case_draft("", self.services.taxonomy, repeat_caller=await self._repeat())
         case_id = await cases.create_draft(
             self.services.db,
             call_uniqueid=self.uniqueid,
@@ -172,12 +211,8 @@ class HotlineIntake:
         return case_id
 
     async def analyse(self, case_id: int, audio: RequestAudio) -> None:
-        """Transcribe and classify the request, then fill in the draft (or say why not)."""
-        try:
-            transcript = await self.services.transcriber.transcribe(audio.path)
-        except SpeechError as exc:
-            log.error("transcription_failed", case_id=case_id, error=str(exc))
-            transcript = Transcript(text="", available=False, reason=f"transcription failed: {exc}")
+        """Transcribe (unless streamed) and classify the request, then fill in the draft."""
+        transcript = audio.transcript or await self._transcribe(case_id, audio.path)
         suggestion = case_draft(
             transcript.text, self.services.taxonomy, repeat_caller=await self._repeat(case_id)
         )
@@ -207,6 +242,13 @@ class HotlineIntake:
             decode_seconds=round(transcript.decode_seconds, 2),
             applied=applied,
         )
+
+    async def _transcribe(self, case_id: int, path: Path) -> Transcript:
+        try:
+            return await self.services.transcriber.transcribe(path)
+        except SpeechError as exc:
+            log.error("transcription_failed", case_id=case_id, error=str(exc))
+            return Transcript(text="", available=False, reason=f"transcription failed: {exc}")
 
     async def _repeat(self, this_case: int | None = None) -> bool:
         # a caller with another open case is calling again: 重要件 by the taxonomy's rule

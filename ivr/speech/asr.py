@@ -25,12 +25,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import structlog
 import vosk
 
 from ivr.errors import ModelUnavailable, SpeechError
 from ivr.settings import Settings
-from ivr.speech.audio import Audio, read_wav, resample
+from ivr.speech.audio import Audio, Samples, read_wav, resample
 from ivr.speech.models import spec_for_path
 
 log = structlog.get_logger(__name__)
@@ -181,12 +182,97 @@ class Transcriber:
             decode_seconds=time.perf_counter() - started,
         )
 
+    async def open_stream(self, rate: int) -> StreamDecoder:
+        """A decoder fed piece by piece while the caller talks (ModelUnavailable: none)."""
+        if self._closed:
+            raise ModelUnavailable("speech recognition has stopped")
+        loop = asyncio.get_running_loop()
+        loaded = await loop.run_in_executor(self._executor, _shared_model, self.model_path)
+        return StreamDecoder(loaded, rate, self._executor)
+
     def close(self, *, wait: bool = False) -> None:
         """Stop taking work: queued decodes are cancelled, a running one ends in its thread."""
         # wait=False by default: close() is called from the event loop at shutdown, and a
         # decode can take seconds; Python joins the worker threads at exit anyway.
         self._closed = True
         self._executor.shutdown(wait=wait, cancel_futures=True)
+
+
+@dataclass(frozen=True)
+class StreamStep:
+    """What the decoder knows after a piece of audio."""
+
+    partial: str  # the words of the utterance in progress (and the ones before it)
+    endpoint: bool  # vosk decided an utterance ended with this piece
+
+
+class StreamDecoder:
+    """Incremental vosk decoding of one call, on the transcriber's threads.
+
+    Feed and finish are awaited one at a time by the call's stream, so the recognizer (not
+    thread-safe) is only ever used by one thread at a time. Pieces are resampled with a few
+    samples of context on either side (held back until the next piece comes), so the model
+    hears the same audio as when the whole recording is resampled at once.
+    """
+
+    CONTEXT = 64  # input samples each side of a piece: the resampling filter's reach
+
+    def __init__(self, loaded: _Loaded, rate: int, executor: ThreadPoolExecutor) -> None:
+        self._loaded = loaded
+        self._rate = rate
+        self._executor = executor
+        self._recognizer = vosk.KaldiRecognizer(loaded.model, loaded.rate)
+        self._segments: list[str] = []
+        self._buffer = np.zeros(0, dtype=np.int16)  # input not yet passed on, with context
+        self._done = 0  # how many samples at the start of the buffer were passed on already
+        self.decode_seconds = 0.0
+
+    async def feed(self, samples: Samples) -> StreamStep:
+        """Decode a piece of audio at the stream's rate."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._feed, samples)
+
+    async def finish(self) -> str:
+        """Everything said, once the stream is over."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._finish)
+
+    def _feed(self, samples: Samples) -> StreamStep:
+        started = time.perf_counter()
+        self._buffer = np.concatenate([self._buffer, samples])
+        endpoint = self._accept(self._resampled(final=False))
+        if endpoint:
+            self._segments.append(json.loads(self._recognizer.Result())["text"])
+            current = ""
+        else:
+            current = json.loads(self._recognizer.PartialResult())["partial"]
+        self.decode_seconds += time.perf_counter() - started
+        return StreamStep(tidy_text(" ".join(p for p in (*self._segments, current) if p)), endpoint)
+
+    def _resampled(self, *, final: bool) -> Samples:
+        """The next stretch for the model: all but the held-back tail (unless final)."""
+        ratio = self._loaded.rate / self._rate
+        upto = len(self._buffer) if final else len(self._buffer) - self.CONTEXT
+        if upto <= self._done:
+            return np.zeros(0, dtype=np.int16)
+        out = resample(Audio(self._buffer, self._rate), self._loaded.rate).samples
+        piece = out[round(self._done * ratio) : round(upto * ratio)]
+        keep = max(0, upto - self.CONTEXT)  # left context for the next piece
+        self._buffer, self._done = self._buffer[keep:], upto - keep
+        return piece
+
+    def _accept(self, piece: Samples) -> bool:
+        return bool(piece.size) and bool(
+            self._recognizer.AcceptWaveform(piece.astype("<i2").tobytes())
+        )
+
+    def _finish(self) -> str:
+        started = time.perf_counter()
+        if self._accept(self._resampled(final=True)):
+            self._segments.append(json.loads(self._recognizer.Result())["text"])
+        self._segments.append(json.loads(self._recognizer.FinalResult())["text"])
+        self.decode_seconds += time.perf_counter() - started
+        return tidy_text(" ".join(p for p in self._segments if p))
 
 
 def _audio_problem(wav: Path) -> str | None:

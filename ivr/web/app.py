@@ -24,6 +24,8 @@ from ivr.web import (
     presence,
     wallboard,
     work_queue,
+    workflow_api,
+    workflow_pages,
 )
 from ivr.web.guard import public, session_middleware
 from ivr.web.html import no_favicon
@@ -40,6 +42,7 @@ from ivr.web.state import (
     policy_key,
     recordings_key,
 )
+from ivr.workflow.rules import WorkflowRules
 
 HealthProbe = Callable[[], dict[str, Any]]
 health_key: web.AppKey[HealthProbe] = web.AppKey("health")
@@ -78,6 +81,7 @@ def make_app(
             policy = ConsolePolicy.from_settings(settings or Settings())
         _add_console(app, db, policy, clock)
         app[recordings_key] = (settings or Settings()).recordings_dir
+        app[workflow_api.rules_key] = WorkflowRules.from_settings(settings or Settings())
         app[pop_bus_key] = bus or PopBus()
         if telephony is not None:
             app[telephony_key] = telephony
@@ -112,6 +116,8 @@ def _add_console(
     wallboard.add_routes(router)
     duty_api.add_routes(router)
     duty_pages.add_routes(router)
+    workflow_api.add_routes(router)
+    workflow_pages.add_routes(router)
     agent_socket.add_routes(app)
 
 

@@ -24,7 +24,11 @@ ROLE_HOME = {
     Role.DEPARTMENT: "/department",
     Role.LEADER: "/leader",
 }
-OFFICE_NAV = '<nav><a href="/duty">领导接听日值班安排</a> · <a href="/wallboard">话务大屏</a></nav>'
+OFFICE_NAV = (
+    '<nav><a href="/workflow/dispatch">交办与督办</a> · <a href="/duty">领导接听日值班安排</a>'
+    ' · <a href="/wallboard">话务大屏</a></nav>'
+)
+DEPARTMENT_NAV = '<nav><a href="/workflow/cases">本单位工单</a></nav>'
 # who takes calls and so gets the screen-pop console
 CONSOLE_ROLES = (Role.AGENT, Role.LEADER)
 ROLE_TITLES = {
@@ -94,4 +98,4 @@ def _role_body(role: Role, user: UserView, *, telephony: bool) -> str:
         return leader_nav + agent_page.agent_console(user, telephony=telephony)
     if role is Role.OFFICE:
         return OFFICE_NAV
-    return "<p>控制台功能即将上线。</p>"
+    return DEPARTMENT_NAV
