@@ -59,6 +59,10 @@ class Settings:
     # 领导接听日: the duty leader's desk is a queue of its own (the leader and assistants)
     leader_queue_name: str = "leader-desk"
     leader_ring_seconds: int = 20  # unanswered this long → the agents take the call
+    # 回访: how the citizen is called back ({number} is filled in) and for how long it rings
+    followup_dial: str = "PJSIP/{number}@trunk"
+    followup_ring_seconds: int = 30
+    followup_max_attempts: int = 3  # unanswered this often: an agent calls by hand
     sim_agents: int = 0  # >0 adds simulated agents and citizens (tests, demo, bench only)
     sim_agent_talk_seconds: int = 3
     # 交办 is the office's by default; some centers let the agent dispatch at registration

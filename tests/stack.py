@@ -61,6 +61,8 @@ def stack_settings(
         sim_agents=2,
         sim_agent_talk_seconds=2,
         leader_ring_seconds=5,
+        followup_dial="Local/{number}@citizen-sim/n",
+        followup_ring_seconds=5,
         ami_ping_interval=2.0,
         **TEST_PORTS,
     )

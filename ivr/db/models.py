@@ -123,6 +123,8 @@ class CaseEventKind(enum.StrEnum):
     LEADER_ANSWERED = "leader_answered"  # ... the leader (or an assistant) answered
     LEADER_FELL_BACK = "leader_fell_back"  # ... nobody answered in time: the agents took it
     CALLBACK_REQUESTED = "callback_requested"  # the caller asked to be called back
+    FOLLOW_UP_CALLED = "follow_up_called"  # 回访: the system dialled the citizen
+    FOLLOW_UP_UNANSWERED = "follow_up_unanswered"  # ... nobody answered (or busy, or failed)
     # the workflow after registration (ivr.db.workflow): one entry per move
     DISPATCHED = "dispatched"  # 交办 to a lead department (and co-handlers)
     ACCEPTED = "accepted"  # 签收 by a department
@@ -137,6 +139,11 @@ class CaseEventKind(enum.StrEnum):
     FOLLOWED_UP = "followed_up"  # 回访: the citizen's answers
     REOPENED = "reopened"  # 重新办理: back to a department with the citizen's words
     ARCHIVED = "archived"  # 归档: read-only from now on
+    # 催办/督办 (ivr.workflow_scheduler): raised by the system, read by the department
+    URGED = "urged"  # 催办: a deadline is near, or has passed
+    SUPERVISED = "supervised"  # 督办: overdue, on the office's supervision list
+    NOTICED = "noticed"  # 通报: long overdue, on the notice list
+    REMINDER_ACKNOWLEDGED = "reminder_acknowledged"  # the department has read a reminder
 
 
 class Role(enum.StrEnum):

@@ -47,6 +47,17 @@ LEADER_BUSY = Prompt("leader_busy", "值班领导正在通话中。需要领导�
 LEADER_UNAVAILABLE = Prompt("leader_unavailable", "值班领导暂时无法接听，正在为您转接话务员。")
 CALLBACK_NOTED = Prompt("callback_noted", "已为您登记回电，请挂机，谢谢。")
 QUEUE_WAIT = Prompt("queue_wait", "话务员正忙，请稍候。")
+FOLLOWUP_INTRO = Prompt(
+    "followup_intro",
+    "您好，这里是12345热线回访。您反映的问题已有办理结果。",
+    "您好，这里是幺二三四五热线回访。您反映的问题已有办理结果。",
+)
+FOLLOWUP_RESOLVED = Prompt("followup_resolved", "问题已解决请按1，未解决请按2。")
+FOLLOWUP_SATISFIED = Prompt(
+    "followup_satisfied", "对办理结果满意请按1，基本满意请按2，不满意请按3。"
+)
+FOLLOWUP_WORDS = Prompt("followup_words", "请在提示音后说明原因，说完请按井号键。")
+FOLLOWUP_THANKS = Prompt("followup_thanks", "感谢您的配合，再见。")
 SORRY = Prompt("sorry", "系统繁忙，正在为您转接人工服务。")
 
 BEEP = Tone("beep", 1000.0, 0.25)  # the "speak after the tone" beep
@@ -61,6 +72,11 @@ PROMPTS: tuple[Prompt, ...] = (
     CALLBACK_NOTED,
     QUEUE_WAIT,
     SORRY,
+    FOLLOWUP_INTRO,
+    FOLLOWUP_RESOLVED,
+    FOLLOWUP_SATISFIED,
+    FOLLOWUP_WORDS,
+    FOLLOWUP_THANKS,
 )
 TONES: tuple[Tone, ...] = (BEEP, SILENCE3)
 

@@ -19,6 +19,7 @@ from ivr.web import (
     cases_api,
     duty_api,
     duty_pages,
+    followup_api,
     login,
     pages,
     presence,
@@ -41,6 +42,7 @@ from ivr.web.state import (
     hashing_key,
     policy_key,
     recordings_key,
+    settings_key,
 )
 from ivr.workflow.rules import WorkflowRules
 
@@ -80,8 +82,9 @@ def make_app(
         if policy is None:
             policy = ConsolePolicy.from_settings(settings or Settings())
         _add_console(app, db, policy, clock)
-        app[recordings_key] = (settings or Settings()).recordings_dir
-        app[workflow_api.rules_key] = WorkflowRules.from_settings(settings or Settings())
+        app[settings_key] = settings or Settings()
+        app[recordings_key] = app[settings_key].recordings_dir
+        app[workflow_api.rules_key] = WorkflowRules.from_settings(app[settings_key])
         app[pop_bus_key] = bus or PopBus()
         if telephony is not None:
             app[telephony_key] = telephony
@@ -118,6 +121,7 @@ def _add_console(
     duty_pages.add_routes(router)
     workflow_api.add_routes(router)
     workflow_pages.add_routes(router)
+    followup_api.add_routes(router)
     agent_socket.add_routes(app)
 
 

@@ -78,5 +78,6 @@ policy_key: web.AppKey[ConsolePolicy] = web.AppKey("console_policy")
 clock_key: web.AppKey[Clock] = web.AppKey("clock")
 hashing_key: web.AppKey[asyncio.Semaphore] = web.AppKey("hashing_slots")
 recordings_key: web.AppKey[Path] = web.AppKey("recordings_dir")
+settings_key: web.AppKey[Settings] = web.AppKey("settings")
 # Set by the session middleware on every request of the console: None when not logged in.
 session_key: web.RequestKey[SessionView | None] = web.RequestKey("console_session")

@@ -1,0 +1,133 @@
+"""FastAGI route `followup`: 回访, the call back to a citizen after the department replied.
+
+The dialer (ivr.followup) originates the call with IVR_CASE_ID set; when the citizen answers,
+this flow says why we call, asks whether the problem was solved (1 yes / 2 no) and how
+satisfied they are (1 satisfied / 2 basically / 3 not), each asked twice at most, and, when
+they are not content, records their reason and transcribes it. The answers go to the case
+workflow: a content citizen closes it, anything else sends it back for rework with their
+words. A citizen who hangs up or never answers a question leaves the case as it was, with
+an audit entry, for an agent's manual follow-up.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import structlog
+
+from ivr.agi.channel import AgiChannel
+from ivr.db import workflow_close
+from ivr.db.workflow_state import Actor
+from ivr.dialplans import variables
+from ivr.errors import AgiCommandFailed, CallerHungUp
+from ivr.services import Services
+from ivr.workflow.rules import WorkflowRules
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+RESOLVED = {"1": True, "2": False}
+SATISFACTION = {"1": "satisfied", "2": "basically_satisfied", "3": "unsatisfied"}
+ANSWER_WAIT_SECONDS = 6.0
+ASKS = 2
+WORDS_MAX_SECONDS = 20
+NO_WORDS = "市民未说明原因"
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What the citizen said on the keypad."""
+
+    resolved: bool
+    satisfaction: str
+
+    @property
+    def content(self) -> bool:
+        """Solved and not unsatisfied: the case can close."""
+        return self.resolved and self.satisfaction != "unsatisfied"
+
+
+async def followup(channel: AgiChannel, *, services: Services) -> None:
+    """The follow-up survey of the case in IVR_CASE_ID."""
+    raw = await channel.get_var(variables.CASE_ID) or ""
+    if not raw.isdigit():
+        log.error("followup_without_case", value=raw)
+        return
+    await FollowUpSurvey(channel, services, int(raw)).execute()
+
+
+class FollowUpSurvey:
+    """One citizen's answers, as a list of small steps."""
+
+    def __init__(self, channel: AgiChannel, services: Services, case_id: int) -> None:
+        self.channel = channel
+        self.services = services
+        self.case_id = case_id
+        self.prompts = services.settings.prompts_dir
+
+    async def execute(self) -> None:
+        """Ask, record the answers, thank the citizen."""
+        await self._play("followup_intro")
+        answers = await self.ask()
+        if answers is None:
+            log.info("followup_unanswered_questions", case_id=self.case_id)
+            return
+        words = None if answers.content else await self.reason()
+        await self._play("followup_thanks")
+        outcome = await workflow_close.record_follow_up(
+            self.services.db,
+            self.case_id,
+            actor=Actor.system("followup"),
+            at=self.services.clock(),
+            rules=WorkflowRules.from_settings(self.services.settings),
+            resolved=answers.resolved,
+            satisfaction=answers.satisfaction,
+            citizen_words=words,
+        )
+        log.info("followup_recorded", case_id=self.case_id, reopened=outcome.reopened)
+
+    async def ask(self) -> Answers | None:
+        """The two questions; None when the citizen did not answer one of them."""
+        resolved = await self._choice("followup_resolved", RESOLVED)
+        if resolved is None:
+            return None
+        satisfaction = await self._choice("followup_satisfied", SATISFACTION)
+        return None if satisfaction is None else Answers(resolved, satisfaction)
+
+    async def reason(self) -> str:
+        """Why they are not content, in their own words (transcribed)."""
+        await self._play("followup_words")
+        await self._play("beep")
+        folder = Path(tempfile.mkdtemp(dir=self.services.settings.recordings_dir))
+        path = folder / f"followup-{self.case_id}"
+        try:
+            result = await self.channel.record(
+                path, escape_digits="#", max_seconds=WORDS_MAX_SECONDS, silence_seconds=3
+            )
+        except AgiCommandFailed as exc:
+            log.error("followup_recording_failed", error=str(exc))
+            return NO_WORDS
+        if result.reason == "hangup":
+            raise CallerHungUp("hung up while giving the reason")
+        heard = await self.services.transcriber.transcribe(path.with_suffix(".wav"))
+        return heard.text or f"{NO_WORDS}（录音 {path.with_suffix('.wav').name}）"
+
+    async def _choice(self, prompt: str, choices: dict[str, T]) -> T | None:
+        keys = "".join(choices)
+        for _ in range(ASKS):
+            key = await self._play(prompt, keys)
+            if key is None:
+                key = await self.channel.wait_for_digit(ANSWER_WAIT_SECONDS)
+            if key in choices:
+                return choices[key]
+        return None
+
+    async def _play(self, name: str, keys: str = "") -> str | None:
+        try:
+            return await self.channel.play(self.prompts / name, keys)
+        except AgiCommandFailed as exc:  # a missing prompt: the question still stands
+            log.error("prompt_failed", prompt=name, error=str(exc))
+            return None
