@@ -9,7 +9,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ivr.agi.server import FastAgiServer
 from ivr.ami.client import AmiClient
@@ -29,6 +29,8 @@ from ivr.speech.audiosocket import AudioSocketServer
 from ivr.web.app import make_app
 from ivr.web.pop_bus import PopBus
 from ivr.web.presence import Telephony
+from ivr.workflow.rules import WorkflowRules
+from ivr.workflow_scheduler import UrgingScheduler
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +49,8 @@ class IvrRuntime:
         self.agi: FastAgiServer | None = None
         self._web: web.AppRunner | None = None
         self.console: web.Application | None = None  # the web app (benchmarks read timings)
+        self._urging_stop = asyncio.Event()
+        self._urging: asyncio.Task[None] | None = None  # 催办/督办, under a database lease
 
     async def __aenter__(self) -> IvrRuntime:
         s = self.settings
@@ -67,6 +71,10 @@ class IvrRuntime:
         await self.start_audiosocket()
         await self.start_agi()
         await self._start_web()
+        urging = UrgingScheduler(
+            db, rules=WorkflowRules.from_settings(s), clock=self.services.clock
+        )
+        self._urging = asyncio.create_task(urging.run_forever(self._urging_stop), name="urging")
         log.info("ivr_serving", agi_port=s.agi_port, ami_port=s.ami_port, web_port=s.web_port)
         return self
 
@@ -92,6 +100,12 @@ class IvrRuntime:
         self.presence = AgentPresence(s.queue_name, clock=self.services.clock)
         self.presence.register(self.ami)
         await self.ami.start()
+
+    def _start_urging(self, db: async_sessionmaker[AsyncSession]) -> None:
+        assert self.services is not None
+        rules = WorkflowRules.from_settings(self.settings)
+        urging = UrgingScheduler(db, rules=rules, clock=self.services.clock)
+        self._urging = asyncio.create_task(urging.run_forever(self._urging_stop), name="urging")
 
     async def start_audiosocket(self) -> None:
         """Listen for Asterisk's AudioSocket streams (when streaming is on)."""
@@ -152,6 +166,9 @@ class IvrRuntime:
             await self.ami.close()
         log.debug("ivr_stop_step", done="ami")
         await self.bus.close()
+        self._urging_stop.set()
+        if self._urging is not None:
+            await self._urging  # it gives its lease back
         if self.services is not None:
             self.services.transcriber.close()
         if self.engine is not None:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -36,3 +36,19 @@ def artifacts() -> Path:
     folder = Path(os.environ.get("IVR_TEST_ARTIFACTS", "artifacts/screenshots")).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+async def log_in(page: Page, base_url: str, username: str, password: str, lands_on: str) -> None:
+    """Sign in through the console's login form and wait for the role's page `lands_on`."""
+    await page.goto(f"{base_url}/login")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"**{lands_on}")
+
+
+def watch_errors(page: Page, errors: list[str]) -> list[str]:
+    """Collect the page's console errors and the URLs of its 4xx/5xx answers in `errors`."""
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("response", lambda r: errors.append(r.url) if r.status >= 400 else None)
+    return errors

@@ -160,6 +160,14 @@ async def test_hang_up_while_speaking_keeps_audio_and_flags_callback(
     await eventually(drafted, 20, "draft for the hung-up caller")
     case = await cases.case_for_call(runtime.services.db, call.uniqueid)
     assert case is not None and case.abandoned and case.needs_callback
+    # what was said before the hang-up was decoded (streamed, or recorded then transcribed)
+
+    async def analysed() -> bool:
+        return await analysis.is_analysed(runtime.services.db, case.id)  # type: ignore[union-attr]
+
+    await eventually(analysed, 30, "the hung-up caller's words transcribed")
+    case = await cases.get_case(runtime.services.db, case.id)
+    assert case.transcript_available
 
 
 async def test_hang_up_in_queue_is_abandoned_and_flagged(

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser
 
 from ivr.app import IvrRuntime
 from ivr.db import analysis, cases, users
 from ivr.db.models import CaseEventKind
 from ivr.sim.calls import CallScript
 from ivr.sim.demo import prompt_delay
+from tests.browser import log_in
 from tests.stack import Citizens, eventually
 from tests.test_db_cases import events_of
 
@@ -33,14 +34,6 @@ PASSWORD = "console e2e password"
 
 def _base(runtime: IvrRuntime) -> str:
     return f"http://{runtime.settings.web_host}:{runtime.settings.web_port}"
-
-
-async def _log_in(page: Page, runtime: IvrRuntime, username: str, lands_on: str) -> None:
-    await page.goto(f"{_base(runtime)}/login")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"**{lands_on}")
 
 
 @pytest.fixture
@@ -79,7 +72,7 @@ async def test_a_call_pops_on_the_agents_page_and_the_agent_registers_it(
     page = await browser.new_page(viewport={"width": 1400, "height": 1000})
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    await _log_in(page, runtime, name, "/agent")
+    await log_in(page, _base(runtime), name, PASSWORD, "/agent")
     await page.wait_for_selector("#pop[data-feed=open]")
     await page.click("#presence-ready")
     await page.wait_for_function(
@@ -146,7 +139,7 @@ async def test_the_wallboard_shows_the_days_calls(
     name = f"office-{uuid.uuid4().hex[:8]}"
     await users.create_user(runtime.services.db, name, PASSWORD, "office", display_name="热线办")
     page = await browser.new_page(viewport={"width": 1400, "height": 900})
-    await _log_in(page, runtime, name, "/office")
+    await log_in(page, _base(runtime), name, PASSWORD, "/office")
     await page.goto(f"{_base(runtime)}/wallboard")
     await page.wait_for_function(
         "() => /\\d/.test(document.querySelector('[data-figure=offered]').textContent)"

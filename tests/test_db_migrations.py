@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ivr.db import (
     console_models,  # noqa: F401 (its tables belong to the metadata)
     duty_models,  # noqa: F401 (its tables belong to the metadata)
+    lease,  # noqa: F401 (its tables belong to the metadata)
     migrate,
+    urging_models,  # noqa: F401 (its tables belong to the metadata)
     workflow_models,  # noqa: F401 (its tables belong to the metadata)
 )
 from ivr.db.engine import make_engine, make_sessionmaker
@@ -83,7 +85,7 @@ async def test_downgrade_undoes_the_upgrade(empty_database_url: str) -> None:
 def test_migrations_ship_inside_the_package() -> None:
     package = Path(migrate.__file__).parents[1]  # ivr/, wherever it is installed
     assert package / "migrations" == MIGRATIONS_DIR
-    assert head_revision() == "0005"
+    assert head_revision() == "0006"
     pyproject = tomllib.loads((package.parent / "pyproject.toml").read_text())
     patterns = pyproject["tool"]["setuptools"]["package-data"]["ivr"]
     shipped = [

@@ -23,6 +23,7 @@ from ivr.duty.holidays import HolidayCalendar
 from ivr.duty.rotation import RotationRequest, propose_rotation
 from ivr.web.app import make_app
 from ivr.web.state import ConsolePolicy
+from tests.browser import log_in, watch_errors
 from tests.test_duty_api import cheap_hashing, with_duty
 from tests.test_duty_db import BEIJING, NOW, OFFICE, Sessions, duty_postgres_url, schedule_url, sm
 from tests.test_web_console import PASSWORD, FakeClock, add_user
@@ -37,13 +38,8 @@ async def open_duty_page(
 ) -> Page:
     """Log in through the form and open /duty; console errors and 4xx/5xx go to `errors`."""
     page = await browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("response", lambda r: errors.append(r.url) if r.status >= 400 else None)
-    await page.goto(str(server.make_url("/login")))
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url("**/office")
+    watch_errors(page, errors)
+    await log_in(page, str(server.make_url("")), username, PASSWORD, "/office")
     await page.goto(str(server.make_url("/duty")))
     return page
 

@@ -19,6 +19,7 @@ from playwright.async_api import Browser, Page
 from ivr.db import users
 from ivr.web.app import make_app
 from ivr.web.presence import Telephony
+from tests.browser import log_in, watch_errors
 from tests.test_presence_api import ME, FakeAppQueue
 from tests.test_web_console import PASSWORD, Sessions
 
@@ -44,15 +45,9 @@ async def test_agent_goes_ready_pauses_and_leaves_from_the_page(
     telephony = Telephony(app_queue, app_queue.presence)
     server = await aiohttp_server(make_app(lambda: {}, db=db_sessionmaker, telephony=telephony))
     page = await browser.new_page()
-    refused: list[str] = []
-    page.on("console", lambda msg: refused.append(msg.text) if msg.type == "error" else None)
-    page.on("response", lambda r: refused.append(r.url) if r.status >= 400 else None)
+    refused = watch_errors(page, [])
 
-    await page.goto(str(server.make_url("/login")))
-    await page.fill("#username", name)
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url("**/agent")
+    await log_in(page, str(server.make_url("")), name, PASSWORD, "/agent")
     await shows(page, "未签入队列")
     await page.click("#presence-ready")
     await shows(page, "就绪")
@@ -83,11 +78,7 @@ async def test_the_page_says_when_telephony_is_down(
     telephony = Telephony(app_queue, app_queue.presence)
     server = await aiohttp_server(make_app(lambda: {}, db=db_sessionmaker, telephony=telephony))
     page = await browser.new_page()
-    await page.goto(str(server.make_url("/login")))
-    await page.fill("#username", name)
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url("**/agent")
+    await log_in(page, str(server.make_url("")), name, PASSWORD, "/agent")
     error = page.locator("#presence-error")
     await error.wait_for(state="visible", timeout=5000)
     assert await error.inner_text() == "telephony unavailable"

@@ -24,6 +24,7 @@ from ivr.web.agent_socket import sockets_key
 from ivr.web.app import make_app
 from ivr.web.pop_bus import PopBus
 from ivr.web.state import ConsolePolicy
+from tests.browser import log_in
 from tests.screen_pop_fixtures import INTERFACE, FakeClock, QueueCalls
 from tests.test_web_console import PASSWORD, Sessions
 
@@ -47,11 +48,7 @@ async def logged_in_agent(page: Page, server: TestServer, db: Sessions) -> str:
     """A new agent on the console page, its pop feed open."""
     name = f"agent-{uuid.uuid4().hex[:10]}"
     await users.create_user(db, name, PASSWORD, "agent", interface=INTERFACE)
-    await page.goto(str(server.make_url("/login")))
-    await page.fill("#username", name)
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url("**/agent")
+    await log_in(page, str(server.make_url("")), name, PASSWORD, "/agent")
     await page.wait_for_selector("#pop[data-feed=open]")
     return name
 

@@ -20,6 +20,7 @@ from ivr.db import calls
 from ivr.db.models import Role
 from ivr.web.presence import Telephony
 from ivr.web.state import ConsolePolicy
+from tests.browser import log_in, watch_errors
 from tests.test_presence_api import FakeAppQueue
 from tests.test_wallboard import QUEUE, Scenario, cheap_hashing, now, seed, wallboard_app
 from tests.test_web_console import PASSWORD, FakeClock, Sessions, add_user
@@ -34,13 +35,8 @@ async def open_wallboard(
 ) -> Page:
     """Log in through the form and open /wallboard; console errors and 4xx/5xx go to `errors`."""
     page = await browser.new_page(viewport={"width": 1600, "height": 900})
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("response", lambda r: errors.append(r.url) if r.status >= 400 else None)
-    await page.goto(str(server.make_url("/login")))
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url("**/office")
+    watch_errors(page, errors)
+    await log_in(page, str(server.make_url("")), username, PASSWORD, "/office")
     await page.goto(str(server.make_url("/wallboard")))
     await until_text(page, "#wb-updated", "更新于 12:00:00")  # noon Beijing, the server's time
     return page

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.db import users
 from ivr.web.app import make_app
+from tests.browser import watch_errors
 
 pytest_plugins = ["tests.db_fixtures"]
 
@@ -38,9 +39,7 @@ async def test_agent_logs_in_sees_the_page_and_logs_out(
     )
     server = await aiohttp_server(make_app(lambda: {}, db=db_sessionmaker))
     page = await browser.new_page()
-    refused: list[str] = []
-    page.on("console", lambda msg: refused.append(msg.text) if msg.type == "error" else None)
-    page.on("response", lambda r: refused.append(r.url) if r.status >= 400 else None)
+    refused = watch_errors(page, [])
 
     await page.goto(str(server.make_url("/")))
     assert page.url.endswith("/login")

@@ -21,6 +21,7 @@ from ivr.db.workflow_state import Actor
 from ivr.web.app import make_app
 from ivr.workflow.rules import WorkflowRules
 from ivr.workflow.transitions import Party
+from tests.browser import log_in, watch_errors
 from tests.test_web_console import PASSWORD, FakeClock
 from tests.test_workflow_api import (
     MONDAY,
@@ -70,15 +71,9 @@ async def test_a_department_accepts_and_replies_to_its_case(
     app = with_workflow(make_app(lambda: {}, db=sm, policy=POLICY, clock=clock))
     server = await aiohttp_server(app)
     page = await browser.new_page(viewport={"width": 1400, "height": 1000})
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("response", lambda r: errors.append(r.url) if r.status >= 400 else None)
+    errors = watch_errors(page, [])
 
-    await page.goto(str(server.make_url("/login")))
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url("**/department")
+    await log_in(page, str(server.make_url("")), username, PASSWORD, "/department")
     await page.goto(str(server.make_url("/workflow/cases")))
     rows = page.locator("#desk-list tbody tr")
     assert await rows.count() == 1  # its own case, not the other department's
@@ -120,14 +115,8 @@ async def test_the_office_lists_a_department_and_dispatches_from_the_board(
     app = with_workflow(make_app(lambda: {}, db=sm, policy=POLICY, clock=clock))
     server = await aiohttp_server(app)
     page = await browser.new_page(viewport={"width": 1400, "height": 1000})
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("response", lambda r: errors.append(r.url) if r.status >= 400 else None)
-    await page.goto(str(server.make_url("/login")))
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url("**/office")
+    errors = watch_errors(page, [])
+    await log_in(page, str(server.make_url("")), username, PASSWORD, "/office")
     await page.goto(str(server.make_url("/workflow/dispatch")))
 
     # the case names a department the office has not listed yet: no suggestion

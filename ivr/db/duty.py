@@ -59,6 +59,12 @@ async def list_leaders(sm: Sessions) -> list[Leader]:
         return sorted((await leader_map(session)).values(), key=lambda x: (not x.active, x.name))
 
 
+async def leaders_by_id(sm: Sessions) -> dict[int, Leader]:
+    """Every leader by id, to name the leader of each shift."""
+    async with sm() as session:
+        return await leader_map(session)
+
+
 async def get_leader(sm: Sessions, leader_id: int) -> Leader:
     """One leader; RecordNotFound when there is none."""
     async with sm() as session:

@@ -1,9 +1,10 @@
 """The workflow's moves up to the department's work: 交办, 签收, 退单 and the office's answer.
 
-Each move is one transaction: lock the case, ask the transition rules, change the rows,
-write the audit entry. A refusal (ActionRefused, ValidationError, RecordNotFound) leaves
-nothing behind. The department's own work (extensions, notes, the reply) is in
-ivr.db.workflow_handling; the follow-up, rework and archive in ivr.db.workflow_close.
+Each move is one transaction (`ivr.db.workflow_state.taking`): lock the case, ask the
+transition rules, change the rows, write the audit entry. A refusal (ActionRefused,
+ValidationError, RecordNotFound) leaves nothing behind. The department's own work
+(extensions, notes, the reply) is in ivr.db.workflow_handling; the follow-up, rework and
+archive in ivr.db.workflow_close.
 
 A round is one dispatch of the case: to a lead department and any co-handlers, with the
 deadlines of ivr.workflow.deadlines counted from its start. A re-dispatch after a return
@@ -15,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from ivr.db import cases
 from ivr.db.calls import Sessions
 from ivr.db.cases import CaseView
 from ivr.db.models import CaseEventKind, CaseStatus
@@ -26,7 +26,7 @@ from ivr.db.workflow_catalogue import (
     suggestion,
 )
 from ivr.db.workflow_models import AssignmentKind, CaseAssignment, Decision, HandlerRole
-from ivr.db.workflow_state import Actor, Context, last_round, load
+from ivr.db.workflow_state import Actor, Context, last_round, taking
 from ivr.errors import ValidationError
 from ivr.workflow import inputs
 from ivr.workflow.deadlines import Deadlines, deadlines_for
@@ -49,30 +49,26 @@ async def dispatch(
 ) -> CaseView:
     """交办 a registered case: to `department` (default: see ivr.db.workflow_catalogue)."""
     note = inputs.optional_text(instructions, "交办意见", limit=inputs.NOTE_LIMIT)
-    async with sm.begin() as session:
-        ctx = await load(session, case_id, actor, at, rules)
-        ctx.require(Action.DISPATCH)
+    async with taking(sm, case_id, Action.DISPATCH, actor, at, rules) as ctx:
         lead, helpers = await _chosen(ctx, department, co)
         before = _was(ctx)
         await start_round(ctx, lead, helpers, AssignmentKind.DISPATCH, note)
         ctx.record(CaseEventKind.DISPATCHED, before=before, after=_round_facts(ctx), note=note)
-        return await cases.view_in(session, case_id)
+        return await ctx.view()
 
 
 async def accept(
     sm: Sessions, case_id: int, *, actor: Actor, at: datetime, rules: WorkflowRules
 ) -> CaseView:
     """签收: the department takes the case on (the lead's acceptance starts the handling)."""
-    async with sm.begin() as session:
-        ctx = await load(session, case_id, actor, at, rules)
-        ctx.require(Action.ACCEPT)
+    async with taking(sm, case_id, Action.ACCEPT, actor, at, rules) as ctx:
         desk = _desk(ctx)
         before = _was(ctx)
         ctx.case.status = status_after(Action.ACCEPT, ctx.situation()).value
         desk.accepted_at, desk.accepted_by = at, actor.username
         after = {"status": ctx.case.status, "department": desk.department, "role": desk.role}
         ctx.record(CaseEventKind.ACCEPTED, before=before, after=after | _late(at, desk.accept_due))
-        return await cases.view_in(session, case_id)
+        return await ctx.view()
 
 
 async def return_case(
@@ -86,15 +82,13 @@ async def return_case(
 ) -> CaseView:
     """退单: the lead department sends the case back to the office, with its reason."""
     why = inputs.reason(reason, "退单理由")
-    async with sm.begin() as session:
-        ctx = await load(session, case_id, actor, at, rules)
-        ctx.require(Action.RETURN)
+    async with taking(sm, case_id, Action.RETURN, actor, at, rules) as ctx:
         desk, before = _desk(ctx), _was(ctx)
         desk.returned_at, desk.returned_by, desk.return_reason = at, actor.username, why
         ctx.case.status = CaseStatus.RETURNED.value
         after = {"status": ctx.case.status, "department": desk.department}
         ctx.record(CaseEventKind.RETURNED, before=before, after=after, note=why)
-        return await cases.view_in(session, case_id)
+        return await ctx.view()
 
 
 async def reject_return(
@@ -108,9 +102,7 @@ async def reject_return(
 ) -> CaseView:
     """驳回退单: the case stays with the department, its deadlines unchanged."""
     why = inputs.reason(reason, "驳回理由")
-    async with sm.begin() as session:
-        ctx = await load(session, case_id, actor, at, rules)
-        ctx.require(Action.REJECT_RETURN)
+    async with taking(sm, case_id, Action.REJECT_RETURN, actor, at, rules) as ctx:
         before = _was(ctx)
         ctx.case.status = status_after(Action.REJECT_RETURN, ctx.situation()).value
         lead = ctx.lead
@@ -118,7 +110,7 @@ async def reject_return(
             lead.return_rejected_at = at
         after = {"status": ctx.case.status, "department": ctx.case.department}
         ctx.record(CaseEventKind.RETURN_REJECTED, before=before, after=after, note=why)
-        return await cases.view_in(session, case_id)
+        return await ctx.view()
 
 
 async def redispatch(
@@ -136,19 +128,17 @@ async def redispatch(
     lead_name = inputs.department_name(department, "改派单位")
     helpers = inputs.co_handlers(co, lead_name)
     note = inputs.optional_text(instructions, "改派意见", limit=inputs.NOTE_LIMIT)
-    async with sm.begin() as session:
-        ctx = await load(session, case_id, actor, at, rules)
-        ctx.require(Action.REDISPATCH)
+    async with taking(sm, case_id, Action.REDISPATCH, actor, at, rules) as ctx:
         returning = ctx.lead
         if returning is not None and returning.department == lead_name:
             raise ValidationError(f"{lead_name} 正是退单单位：要让它继续办理，请驳回退单")
-        await require_departments(session, [lead_name, *helpers])
+        await require_departments(ctx.session, [lead_name, *helpers])
         before = _was(ctx)
         for row in ctx.current:
             row.withdrawn_at = at
         await start_round(ctx, lead_name, helpers, AssignmentKind.REDISPATCH, note)
         ctx.record(CaseEventKind.REDISPATCHED, before=before, after=_round_facts(ctx), note=note)
-        return await cases.view_in(session, case_id)
+        return await ctx.view()
 
 
 async def start_round(

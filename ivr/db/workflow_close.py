@@ -13,14 +13,13 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from ivr.db import cases
 from ivr.db.calls import Sessions
 from ivr.db.cases import CaseView
 from ivr.db.models import CaseEventKind, CaseStatus
 from ivr.db.workflow import start_round
 from ivr.db.workflow_catalogue import require_departments
 from ivr.db.workflow_models import AssignmentKind, CaseSurvey, HandlerRole
-from ivr.db.workflow_state import Actor, Context, last_round, load
+from ivr.db.workflow_state import Actor, Context, last_round, taking
 from ivr.errors import ValidationError
 from ivr.workflow import inputs
 from ivr.workflow.inputs import Survey
@@ -62,13 +61,11 @@ async def record_follow_up(
         raise ActionRefused(RefusalKind.FORBIDDEN, "只有热线办可以决定不重新办理")
     if survey.content:
         override = None  # nothing to override
-    async with sm.begin() as session:
-        ctx = await load(session, case_id, actor, at, rules)
-        ctx.require(Action.FOLLOW_UP)
+    async with taking(sm, case_id, Action.FOLLOW_UP, actor, at, rules) as ctx:
         status = follow_up_status(citizen_content=survey.content, overridden=override is not None)
         reopened = status is CaseStatus.DISPATCHED
-        session.add(
-            _survey_row(ctx, survey, override, reopened, await last_round(session, case_id))
+        ctx.session.add(
+            _survey_row(ctx, survey, override, reopened, await last_round(ctx.session, case_id))
         )
         before = {"status": ctx.case.status}
         ctx.case.status = CaseStatus.FOLLOWED_UP.value
@@ -81,7 +78,7 @@ async def record_follow_up(
         ctx.record(CaseEventKind.FOLLOWED_UP, before=before, after=after, note=survey.citizen_words)
         if reopened:
             await _rework(ctx, survey.citizen_words or "", department=None, co=None, reason=None)
-        return FollowUpOutcome(await cases.view_in(session, case_id), reopened)
+        return FollowUpOutcome(await ctx.view(), reopened)
 
 
 async def reopen(
@@ -99,11 +96,9 @@ async def reopen(
     """重新办理 with the citizen's words: the same department, or the office's choice and reason."""
     words = inputs.text(citizen_words, "市民意见", limit=inputs.NOTE_LIMIT)
     why = inputs.optional_text(reason, "理由", limit=inputs.REASON_LIMIT)
-    async with sm.begin() as session:
-        ctx = await load(session, case_id, actor, at, rules)
-        ctx.require(Action.REOPEN)
+    async with taking(sm, case_id, Action.REOPEN, actor, at, rules) as ctx:
         await _rework(ctx, words, department=department, co=co, reason=why)
-        return await cases.view_in(session, case_id)
+        return await ctx.view()
 
 
 async def archive(
@@ -117,9 +112,7 @@ async def archive(
 ) -> CaseView:
     """归档: the case becomes read-only; before a follow-up only with the office's reason."""
     why = inputs.optional_text(reason, "归档说明", limit=inputs.REASON_LIMIT)
-    async with sm.begin() as session:
-        ctx = await load(session, case_id, actor, at, rules)
-        ctx.require(Action.ARCHIVE)
+    async with taking(sm, case_id, Action.ARCHIVE, actor, at, rules) as ctx:
         if ctx.status in ARCHIVE_NEEDS_REASON and why is None:
             raise ValidationError("未交办或未回访的工单归档时，请填写归档说明")
         before = {"status": ctx.case.status}
@@ -127,7 +120,7 @@ async def archive(
         ctx.record(
             CaseEventKind.ARCHIVED, before=before, after={"status": ctx.case.status}, note=why
         )
-        return await cases.view_in(session, case_id)
+        return await ctx.view()
 
 
 async def _rework(

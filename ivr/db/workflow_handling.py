@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ivr.db import cases
 from ivr.db.calls import Sessions
 from ivr.db.cases import CaseView
 from ivr.db.models import CaseEventKind, CaseStatus
@@ -17,7 +16,7 @@ from ivr.db.workflow_models import (
     ExtensionRequest,
     ProgressNote,
 )
-from ivr.db.workflow_state import Actor, Context, load
+from ivr.db.workflow_state import Actor, Context, taking
 from ivr.workflow import inputs
 from ivr.workflow.deadlines import extended_due
 from ivr.workflow.rules import WorkflowRules
@@ -37,12 +36,10 @@ async def request_extension(
     """申请延期: the lead department asks for `days` more working days, with a reason."""
     wanted = inputs.extension_days(days, rules.policy)
     why = inputs.reason(reason, "延期理由")
-    async with sm.begin() as session:
-        ctx = await load(session, case_id, actor, at, rules)
-        ctx.require(Action.REQUEST_EXTENSION)
+    async with taking(sm, case_id, Action.REQUEST_EXTENSION, actor, at, rules) as ctx:
         desk = ctx.desk
         assert desk is not None  # the rules checked it
-        session.add(
+        ctx.session.add(
             ExtensionRequest(
                 case_id=case_id,
                 assignment_id=desk.id,
@@ -56,7 +53,7 @@ async def request_extension(
         )
         after = {"days": wanted, "reply_due": desk.reply_due, "department": desk.department}
         ctx.record(CaseEventKind.EXTENSION_REQUESTED, after=after, note=why)
-        return await cases.view_in(session, case_id)
+        return await ctx.view()
 
 
 async def approve_extension(
@@ -70,9 +67,7 @@ async def approve_extension(
 ) -> CaseView:
     """批准延期: the reply deadline moves by the days asked, counted in working days."""
     remark = inputs.optional_text(note, "审批意见", limit=inputs.REASON_LIMIT)
-    async with sm.begin() as session:
-        ctx = await load(session, case_id, actor, at, rules)
-        ctx.require(Action.APPROVE_EXTENSION)
+    async with taking(sm, case_id, Action.APPROVE_EXTENSION, actor, at, rules) as ctx:
         request, lead = _pending(ctx), ctx.lead
         assert lead is not None  # a case being handled has its lead
         old = lead.reply_due
@@ -85,7 +80,7 @@ async def approve_extension(
         ctx.record(
             CaseEventKind.EXTENSION_APPROVED, before={"reply_due": old}, after=after, note=remark
         )
-        return await cases.view_in(session, case_id)
+        return await ctx.view()
 
 
 async def deny_extension(
@@ -99,13 +94,11 @@ async def deny_extension(
 ) -> CaseView:
     """驳回延期: the deadline stays; the department is told why."""
     why = inputs.reason(reason, "驳回理由")
-    async with sm.begin() as session:
-        ctx = await load(session, case_id, actor, at, rules)
-        ctx.require(Action.DENY_EXTENSION)
+    async with taking(sm, case_id, Action.DENY_EXTENSION, actor, at, rules) as ctx:
         request = _pending(ctx)
         _decide(request, Decision.DENIED, ctx, why)
         ctx.record(CaseEventKind.EXTENSION_DENIED, after={"days": request.days}, note=why)
-        return await cases.view_in(session, case_id)
+        return await ctx.view()
 
 
 async def add_note(
@@ -119,17 +112,15 @@ async def add_note(
 ) -> CaseView:
     """办理进展 from a department (after accepting), or the office's remark on an open case."""
     body = inputs.text(text, "办理进展", limit=inputs.NOTE_LIMIT)
-    async with sm.begin() as session:
-        ctx = await load(session, case_id, actor, at, rules)
-        ctx.require(Action.NOTE)
+    async with taking(sm, case_id, Action.NOTE, actor, at, rules) as ctx:
         department = actor.department if actor.party is Party.DEPARTMENT else None
-        session.add(
+        ctx.session.add(
             ProgressNote(
                 case_id=case_id, department=department, author=actor.username, at=at, text=body
             )
         )
         ctx.record(CaseEventKind.NOTE_ADDED, after={"department": department}, note=body)
-        return await cases.view_in(session, case_id)
+        return await ctx.view()
 
 
 async def reply(
@@ -145,9 +136,7 @@ async def reply(
 ) -> CaseView:
     """回复: the lead department's result, handler and date, all required."""
     answer = inputs.reply_input(result, handler, handled_on)
-    async with sm.begin() as session:
-        ctx = await load(session, case_id, actor, at, rules)
-        ctx.require(Action.REPLY)
+    async with taking(sm, case_id, Action.REPLY, actor, at, rules) as ctx:
         desk = ctx.desk
         assert desk is not None  # the rules checked it
         zone = rules.zone
@@ -156,7 +145,7 @@ async def reply(
             today=at.astimezone(zone).date(),
             dispatched_on=desk.dispatched_at.astimezone(zone).date(),
         )
-        session.add(_reply_row(desk, answer, actor, at))
+        ctx.session.add(_reply_row(desk, answer, actor, at))
         desk.replied_at = at
         if ctx.pending is not None:  # replied in time after all: nothing left to decide
             _decide(ctx.pending, Decision.VOID, ctx, "已回复，延期申请作废")
@@ -166,7 +155,7 @@ async def reply(
         after |= {"result": answer.result, "handler": answer.handler}
         after |= {"handled_on": answer.handled_on, "late": at > desk.reply_due}
         ctx.record(CaseEventKind.REPLIED, before=before, after=after)
-        return await cases.view_in(session, case_id)
+        return await ctx.view()
 
 
 def _reply_row(

@@ -9,15 +9,17 @@ case gets RecordNotFound, exactly as for a case that does not exist.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.db.cases import lock_case
+from ivr.db.calls import Sessions
+from ivr.db.cases import CaseView, lock_case, view_in
 from ivr.db.duty_models import HolidayRecord
 from ivr.db.models import Case, CaseEvent, CaseEventKind, CaseStatus
 from ivr.db.users import UserView
@@ -96,6 +98,10 @@ class Context:
         """The working calendar, with the office's holiday list as it is now."""
         return self.rules.calendar(await holiday_calendar(self.session))
 
+    async def view(self) -> CaseView:
+        """The case as the move leaves it, read inside the move's transaction."""
+        return await view_in(self.session, self.case.id)
+
     def record(
         self,
         kind: CaseEventKind,
@@ -159,6 +165,20 @@ async def load(
         count = select(func.count(ExtensionRequest.id))
         asked = await session.scalar(count.where(ExtensionRequest.assignment_id == desk.id)) or 0
     return Context(session, case, actor, at, rules, current, desk, pending, asked)
+
+
+@contextlib.asynccontextmanager
+async def taking(
+    sm: Sessions, case_id: int, action: Action, actor: Actor, at: datetime, rules: WorkflowRules
+) -> AsyncIterator[Context]:
+    """One move's transaction: the case loaded and locked, `action` allowed to the actor.
+
+    A refusal raised here or in the block rolls the whole move back.
+    """
+    async with sm.begin() as session:
+        ctx = await load(session, case_id, actor, at, rules)
+        ctx.require(action)
+        yield ctx
 
 
 async def visible(session: AsyncSession, case_id: int, actor: Actor) -> bool:

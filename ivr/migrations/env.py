@@ -15,6 +15,8 @@ from sqlalchemy import Connection
 from ivr.db import (
     console_models,  # noqa: F401 (its tables belong to the metadata)
     duty_models,  # noqa: F401 (its tables belong to the metadata)
+    lease,  # noqa: F401 (its tables belong to the metadata)
+    urging_models,  # noqa: F401 (its tables belong to the metadata)
     workflow_models,  # noqa: F401 (its tables belong to the metadata)
 )
 from ivr.db.engine import make_engine

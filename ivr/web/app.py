@@ -23,6 +23,8 @@ from ivr.web import (
     login,
     pages,
     presence,
+    urging_api,
+    urging_pages,
     wallboard,
     work_queue,
     workflow_api,
@@ -122,6 +124,8 @@ def _add_console(
     workflow_api.add_routes(router)
     workflow_pages.add_routes(router)
     followup_api.add_routes(router)
+    urging_api.add_routes(router)
+    urging_pages.add_routes(router)
     agent_socket.add_routes(app)
 
 

@@ -27,7 +27,7 @@ from aiohttp import web
 
 from ivr.db import duty, duty_audit, duty_bulk
 from ivr.db.models import Role
-from ivr.duty.model import Leader
+from ivr.duty.model import Leader, Shift
 from ivr.duty.months import month_of, month_span
 from ivr.web import duty_files
 from ivr.web.cases_api import json_body, path_id
@@ -41,11 +41,12 @@ from ivr.web.duty_json import (
     leader_out,
     query_number,
     schedule_errors,
+    shift_edit,
     shift_in,
     shift_out,
     text,
 )
-from ivr.web.guard import logged_in, require_role
+from ivr.web.guard import require_role, signed
 from ivr.web.state import clock_key, db_key, policy_key
 
 VIEWERS = (Role.OFFICE, Role.LEADER)
@@ -88,8 +89,7 @@ async def create_leader(request: web.Request) -> web.StreamResponse:
             name=text(body.get("name", ""), "name"),
             title=text(body.get("title", ""), "title"),
             endpoints=endpoints_in(body.get("endpoints", [])),
-            actor=logged_in(request).user.username,
-            at=request.config_dict[clock_key](),
+            **signed(request),
         )
     return web.json_response({"leader": leader_out(leader)}, status=201)
 
@@ -126,13 +126,11 @@ async def _change_leader(
     endpoints: list[str] | None = None,
     active: bool | None = None,
 ) -> Leader:
-    app = request.config_dict
     with schedule_errors():
         return await duty.update_leader(
-            app[db_key],
+            request.config_dict[db_key],
             path_id(request, "leader_id"),
-            actor=logged_in(request).user.username,
-            at=app[clock_key](),
+            **signed(request),
             name=name,
             title=title,
             endpoints=endpoints,
@@ -150,7 +148,7 @@ async def list_shifts(request: web.Request) -> web.StreamResponse:
     start, end = month_span(first, months, zone)
     db = app[db_key]
     shifts = await duty.shifts_between(db, start, end)
-    leaders = {x.id: x for x in await duty.list_leaders(db)}
+    leaders = await duty.leaders_by_id(db)
     holidays = await duty_bulk.list_holidays(db, start.date(), end.date())
     return web.json_response(
         {
@@ -165,52 +163,35 @@ async def list_shifts(request: web.Request) -> web.StreamResponse:
 @require_role(Role.OFFICE)
 async def create_shift(request: web.Request) -> web.StreamResponse:
     """Add a shift; 400 bad or past times or leader, 409 overlapping another shift."""
-    app = request.config_dict
-    zone = app[policy_key].timezone
-    draft = draft_of(shift_in(await json_body(request), zone))
+    edit = shift_edit(request)
+    draft = draft_of(shift_in(await json_body(request), edit["zone"]))
     with schedule_errors():
-        shift = await duty.create_shift(
-            app[db_key],
-            draft,
-            actor=logged_in(request).user.username,
-            now=app[clock_key](),
-            zone=zone,
-        )
-        leaders = {x.id: x for x in await duty.list_leaders(app[db_key])}
-    return web.json_response({"shift": shift_out(shift, leaders, zone)}, status=201)
+        shift = await duty.create_shift(request.config_dict[db_key], draft, **edit)
+    return await _shift_response(request, shift, status=201)
 
 
 @require_role(Role.OFFICE)
 async def update_shift(request: web.Request) -> web.StreamResponse:
     """Change a shift; checked as a new one would be (a running shift keeps its start)."""
-    app = request.config_dict
-    zone = app[policy_key].timezone
-    shift_id = path_id(request, "shift_id")
-    fields = shift_in(await json_body(request), zone, partial=True)
+    edit, shift_id = shift_edit(request), path_id(request, "shift_id")
+    fields = shift_in(await json_body(request), edit["zone"], partial=True)
     with schedule_errors():
-        shift = await duty.update_shift(
-            app[db_key],
-            shift_id,
-            actor=logged_in(request).user.username,
-            now=app[clock_key](),
-            zone=zone,
-            **fields,
-        )
-        leaders = {x.id: x for x in await duty.list_leaders(app[db_key])}
-    return web.json_response({"shift": shift_out(shift, leaders, zone)})
+        shift = await duty.update_shift(request.config_dict[db_key], shift_id, **edit, **fields)
+    return await _shift_response(request, shift)
+
+
+async def _shift_response(request: web.Request, shift: Shift, *, status: int = 200) -> web.Response:
+    leaders = await duty.leaders_by_id(request.config_dict[db_key])
+    zone = request.config_dict[policy_key].timezone
+    return web.json_response({"shift": shift_out(shift, leaders, zone)}, status=status)
 
 
 @require_role(Role.OFFICE)
 async def delete_shift(request: web.Request) -> web.StreamResponse:
     """Remove a shift that is not over yet."""
-    app = request.config_dict
     with schedule_errors():
         await duty.delete_shift(
-            app[db_key],
-            path_id(request, "shift_id"),
-            actor=logged_in(request).user.username,
-            now=app[clock_key](),
-            zone=app[policy_key].timezone,
+            request.config_dict[db_key], path_id(request, "shift_id"), **shift_edit(request)
         )
     return web.json_response({"deleted": True})
 
@@ -235,8 +216,7 @@ async def save_holiday(request: web.Request) -> web.StreamResponse:
             a_date(body.get("day"), "day"),
             text(body.get("name", ""), "name"),
             text(body.get("kind", "holiday"), "kind"),
-            actor=logged_in(request).user.username,
-            at=request.config_dict[clock_key](),
+            **signed(request),
         )
     return web.json_response({"holiday": holiday_out(holiday)})
 
@@ -250,12 +230,7 @@ async def delete_holiday(request: web.Request) -> web.StreamResponse:
     except ValueError:
         raise web.HTTPNotFound(text=f"{day!r} is not a day on the holiday list") from None
     with schedule_errors():
-        await duty_bulk.delete_holiday(
-            request.config_dict[db_key],
-            parsed,
-            actor=logged_in(request).user.username,
-            at=request.config_dict[clock_key](),
-        )
+        await duty_bulk.delete_holiday(request.config_dict[db_key], parsed, **signed(request))
     return web.json_response({"deleted": True})
 
 

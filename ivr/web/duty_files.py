@@ -36,10 +36,11 @@ from ivr.web.duty_json import (
     query_number,
     rejected,
     schedule_errors,
+    shift_edit,
     shift_in,
     shift_out,
 )
-from ivr.web.guard import logged_in, require_role
+from ivr.web.guard import require_role
 from ivr.web.state import clock_key, db_key, policy_key
 
 EXPORT_MONTHS = 3
@@ -117,16 +118,10 @@ async def publish(request: web.Request) -> web.StreamResponse:
             raise web.HTTPBadRequest(text=f"shift {number}: {exc.text}") from None
     try:
         with schedule_errors():
-            saved = await duty_bulk.publish_shifts(
-                app[db_key],
-                drafts,
-                actor=logged_in(request).user.username,
-                now=app[clock_key](),
-                zone=zone,
-            )
+            saved = await duty_bulk.publish_shifts(app[db_key], drafts, **shift_edit(request))
     except ImportRejected as exc:
         return rejected(exc, "the rotation was not published")
-    leaders = {x.id: x for x in await duty.list_leaders(app[db_key])}
+    leaders = await duty.leaders_by_id(app[db_key])
     return web.json_response({"shifts": [shift_out(s, leaders, zone) for s in saved]}, status=201)
 
 
@@ -153,7 +148,7 @@ async def _exported(request: web.Request) -> tuple[list[Shift], dict[int, Leader
     first = a_month(request.query.get("month"), this_month)
     months = query_number(request, "months", EXPORT_MONTHS, 12)
     shifts = await duty.shifts_between(app[db_key], *month_span(first, months, zone))
-    leaders = {x.id: x for x in await duty.list_leaders(app[db_key])}
+    leaders = await duty.leaders_by_id(app[db_key])
     last = add_months(first, months) - timedelta(days=1)
     label = f"{first:%Y-%m}" if months == 1 else f"{first:%Y-%m}-to-{last:%Y-%m}"
     return shifts, leaders, label
@@ -178,9 +173,7 @@ async def import_file(request: web.Request) -> web.StreamResponse:
                 rows = exchange.read_ics(data, leaders)
             else:
                 rows = exchange.read_csv(data, leaders, zone)
-            done = await duty_bulk.import_schedule(
-                db, rows, actor=logged_in(request).user.username, now=app[clock_key](), zone=zone
-            )
+            done = await duty_bulk.import_schedule(db, rows, **shift_edit(request))
     except ImportRejected as exc:
         return rejected(exc, "the file was not imported")
     return web.json_response(

@@ -9,9 +9,9 @@ with an offset (a time without one is refused: whose clock would it be?), or `da
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 
 from aiohttp import web
 
@@ -20,6 +20,26 @@ from ivr.duty.holidays import Holiday
 from ivr.duty.model import UNSAVED, Leader, Shift
 from ivr.duty.months import parse_month
 from ivr.errors import ImportRejected, RecordNotFound, ScheduleError, ShiftOverlap
+from ivr.web.guard import logged_in
+from ivr.web.state import clock_key, policy_key
+
+T = TypeVar("T")
+
+
+class ShiftEdit(TypedDict):
+    """Who changes shifts, when, and in which zone: the shift functions' keywords."""
+
+    actor: str
+    now: datetime
+    zone: tzinfo
+
+
+def shift_edit(request: web.Request) -> ShiftEdit:
+    """The logged-in user, the app's clock now and the office's zone, as `**shift_edit(...)`."""
+    app = request.config_dict
+    return ShiftEdit(
+        actor=logged_in(request).user.username, now=app[clock_key](), zone=app[policy_key].timezone
+    )
 
 
 @contextlib.contextmanager
@@ -150,20 +170,20 @@ def local_span(body: Mapping[str, Any], zone: tzinfo) -> tuple[datetime, datetim
 
 def a_date(value: object, key: str) -> date:
     """A YYYY-MM-DD date, or 400."""
-    raw = text(value, key)
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"{key} {raw!r} is not a date: write YYYY-MM-DD") from None
+    return _parsed(value, key, date.fromisoformat, "a date: write YYYY-MM-DD")
 
 
 def a_time(value: object, key: str) -> time:
     """An HH:MM time of day, or 400."""
+    return _parsed(value, key, time.fromisoformat, "a time: write HH:MM")
+
+
+def _parsed(value: object, key: str, parse: Callable[[str], T], what: str) -> T:
     raw = text(value, key)
     try:
-        return time.fromisoformat(raw)
+        return parse(raw)
     except ValueError:
-        raise web.HTTPBadRequest(text=f"{key} {raw!r} is not a time: write HH:MM") from None
+        raise web.HTTPBadRequest(text=f"{key} {raw!r} is not {what}") from None
 
 
 def a_month(value: str | None, default: date) -> date:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import hmac
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TypedDict
 
 from aiohttp import web
 
@@ -56,6 +58,18 @@ def logged_in(request: web.Request) -> SessionView:
     if session is None:  # only reachable from a handler someone forgot to guard
         raise web.HTTPUnauthorized(text="not logged in")
     return session
+
+
+class Signed(TypedDict):
+    """Who makes a change and when: the `actor=` and `at=` of its audit entry."""
+
+    actor: str
+    at: datetime
+
+
+def signed(request: web.Request) -> Signed:
+    """The logged-in user and the app's clock now, to pass on as `**signed(request)`."""
+    return Signed(actor=logged_in(request).user.username, at=request.config_dict[clock_key]())
 
 
 def set_cookie(response: web.StreamResponse, name: str, value: str, *, secure: bool) -> None:

@@ -25,10 +25,15 @@ ROLE_HOME = {
     Role.LEADER: "/leader",
 }
 OFFICE_NAV = (
-    '<nav><a href="/workflow/dispatch">交办与督办</a> · <a href="/duty">领导接听日值班安排</a>'
+    '<nav><a href="/workflow/dispatch">交办</a> · <a href="/workflow/supervision">督办</a>'
+    ' · <a href="/workflow/notices">通报</a> · <a href="/duty">领导接听日值班安排</a>'
     ' · <a href="/wallboard">话务大屏</a></nav>'
 )
-DEPARTMENT_NAV = '<nav><a href="/workflow/cases">本单位工单</a></nav>'
+DEPARTMENT_LINKS = (
+    '<a href="/workflow/cases">本单位工单</a>',
+    '<a href="/workflow/reminders">催办提醒</a>',
+)
+DEPARTMENT_NAV = "<nav>" + " · ".join(DEPARTMENT_LINKS) + "</nav>"
 # who takes calls and so gets the screen-pop console
 CONSOLE_ROLES = (Role.AGENT, Role.LEADER)
 ROLE_TITLES = {

@@ -24,11 +24,12 @@ from aiohttp import web
 
 from ivr.cases.taxonomy import load_taxonomy
 from ivr.db import workflow_catalogue as catalogue
+from ivr.db.calls import Sessions
 from ivr.db.models import Role
 from ivr.errors import RecordNotFound, StaleEdit, ValidationError
 from ivr.web.cases_api import json_body
-from ivr.web.guard import logged_in, require_role
-from ivr.web.state import clock_key, db_key
+from ivr.web.guard import require_role, signed
+from ivr.web.state import db_key
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -45,52 +46,42 @@ def add_routes(router: web.UrlDispatcher) -> None:
 @require_role(Role.OFFICE)
 async def list_departments(request: web.Request) -> web.StreamResponse:
     """The listed departments, active or not."""
-    found = await catalogue.list_departments(request.config_dict[db_key])
+    found = await catalogue.list_departments(_db(request))
     return web.json_response({"departments": [_department(d) for d in found]})
 
 
 @require_role(Role.OFFICE)
 async def add_department(request: web.Request) -> web.StreamResponse:
     """List a department."""
-    body = await json_body(request)
-    app, user = request.config_dict, logged_in(request).user
+    name = (await json_body(request)).get("name")
     with _translated():
-        added = await catalogue.add_department(
-            app[db_key], body.get("name"), actor=user.username, at=app[clock_key]()
-        )
+        added = await catalogue.add_department(_db(request), name, **signed(request))
     return web.json_response({"department": _department(added)}, status=201)
 
 
 @require_role(Role.OFFICE)
 async def deactivate_department(request: web.Request) -> web.StreamResponse:
     """Take a department off the list cases can be sent to."""
+    name = request.match_info["name"]
     with _translated():
-        await catalogue.deactivate_department(
-            request.config_dict[db_key], request.match_info["name"]
-        )
-    return web.json_response({"deactivated": request.match_info["name"]})
+        await catalogue.deactivate_department(_db(request), name)
+    return web.json_response({"deactivated": name})
 
 
 @require_role(Role.OFFICE)
 async def get_catalogue(request: web.Request) -> web.StreamResponse:
     """The dispatch catalogue."""
-    entries = await catalogue.catalogue(request.config_dict[db_key])
+    entries = await catalogue.catalogue(_db(request))
     return web.json_response({"catalogue": [_entry(e) for e in entries]})
 
 
 @require_role(Role.OFFICE)
 async def set_entry(request: web.Request) -> web.StreamResponse:
     """Set a category's lead department and co-handlers."""
-    body = await json_body(request)
-    app, user = request.config_dict, logged_in(request).user
+    body, category = await json_body(request), request.match_info["category"]
     with _translated():
         entry = await catalogue.set_entry(
-            app[db_key],
-            request.match_info["category"],
-            body.get("lead"),
-            body.get("co"),
-            actor=user.username,
-            at=app[clock_key](),
+            _db(request), category, body.get("lead"), body.get("co"), **signed(request)
         )
     return web.json_response({"entry": _entry(entry)})
 
@@ -100,21 +91,22 @@ async def remove_entry(request: web.Request) -> web.StreamResponse:
     """Drop a category from the catalogue."""
     category = request.match_info["category"]
     with _translated():
-        await catalogue.remove_entry(request.config_dict[db_key], category)
+        await catalogue.remove_entry(_db(request), category)
     return web.json_response({"removed": category})
 
 
 @require_role(Role.OFFICE)
 async def seed_catalogue(request: web.Request) -> web.StreamResponse:
     """List taxonomy.toml's departments and give uncatalogued categories their default."""
-    app, user = request.config_dict, logged_in(request).user
     taxonomy = await asyncio.to_thread(load_taxonomy)  # the first load builds a tokenizer
-    seeded = await catalogue.seed_from_taxonomy(
-        app[db_key], taxonomy, actor=user.username, at=app[clock_key]()
-    )
+    seeded = await catalogue.seed_from_taxonomy(_db(request), taxonomy, **signed(request))
     return web.json_response(
         {"departments": list(seeded.departments), "categories": list(seeded.categories)}
     )
+
+
+def _db(request: web.Request) -> Sessions:
+    return request.config_dict[db_key]
 
 
 @contextlib.contextmanager

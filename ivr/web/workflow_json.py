@@ -26,6 +26,7 @@ from ivr.db.workflow_views import (
 from ivr.web.case_json import case_json, iso
 from ivr.workflow.deadlines import is_overdue
 from ivr.workflow.transitions import ACTION_LABELS, STATUS_LABELS
+from ivr.workflow.urging import EVENT_LABELS as URGING_LABELS
 
 K = CaseEventKind
 EVENT_LABELS = {
@@ -43,6 +44,7 @@ EVENT_LABELS = {
     K.FOLLOWED_UP: "回访",
     K.REOPENED: "重新办理",
     K.ARCHIVED: "归档",
+    **URGING_LABELS,
 }
 # The intake's own entries, which only the office reads in a case's trail.
 INTAKE_LABELS = {
@@ -59,6 +61,8 @@ INTAKE_LABELS = {
     K.LEADER_ANSWERED: "领导接听",
     K.LEADER_FELL_BACK: "领导未接转话务员",
     K.CALLBACK_REQUESTED: "要求回拨",
+    K.FOLLOW_UP_CALLED: "回访外呼",
+    K.FOLLOW_UP_UNANSWERED: "回访未接通",
 }
 _LABELS_BY_VALUE = {kind.value: label for kind, label in EVENT_LABELS.items()}
 _OFFICE_LABELS = {kind.value: label for kind, label in INTAKE_LABELS.items()} | _LABELS_BY_VALUE
