@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import itertools
 import os
 import secrets
@@ -145,3 +146,38 @@ async def db_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 def db_sessionmaker(db_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions on `database_url`: what the repository functions take."""
     return make_sessionmaker(db_engine)
+
+
+@contextlib.contextmanager
+def fresh_postgres() -> Iterator[str]:
+    """A new PostgreSQL database at the newest schema, dropped afterwards; its URL."""
+    name = run_blocking(create_postgres_database())
+    try:
+        url = postgres_url(name)
+        run_blocking(upgrade_database(url))
+        yield url
+    finally:
+        run_blocking(drop_postgres_database(name))
+
+
+@pytest.fixture
+def own_database_url(database_url: str) -> Iterator[str]:
+    """A database holding only what this test writes (SQLite's is the test's own file), for
+    tests that count every row of a table (the shared PostgreSQL one holds other tests')."""
+    if database_url.startswith("sqlite"):
+        yield database_url
+        return
+    with fresh_postgres() as url:
+        yield url
+
+
+@pytest.fixture
+async def own_sessionmaker(
+    own_database_url: str,
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on `own_database_url`."""
+    engine = make_engine(own_database_url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()

@@ -2,18 +2,17 @@
 
 Every test runs on SQLite and on PostgreSQL. The queue is global (claim_next takes the
 first draft of the whole table), so tests that need to know everything in it get a
-database of their own (`queue_url`) instead of the session's shared PostgreSQL one.
+database of their own (`own_database_url`) instead of the session's shared PostgreSQL one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 import textwrap
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,53 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr.db import calls, cases, work_queue
 from ivr.db.console_models import PopState, ScreenPop
 from ivr.db.engine import make_engine, make_sessionmaker
-from ivr.db.migrate import upgrade_database
 from ivr.db.models import Case, CaseEvent, CaseStatus
 from ivr.errors import ClaimConflict, RecordNotFound, ValidationError
-from tests.db_fixtures import (
-    create_postgres_database,
-    drop_postgres_database,
-    postgres_url,
-    run_blocking,
-)
+from tests.db_fixtures import fresh_postgres
 
 pytest_plugins = ["tests.db_fixtures"]
 
 Sessions = async_sessionmaker[AsyncSession]
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 AT = T0 + timedelta(hours=1)  # when agents claim
-
-
-@contextlib.contextmanager
-def fresh_postgres() -> Iterator[str]:
-    """A new PostgreSQL database at the newest schema, dropped afterwards; its URL."""
-    name = run_blocking(create_postgres_database())
-    try:
-        url = postgres_url(name)
-        run_blocking(upgrade_database(url))
-        yield url
-    finally:
-        run_blocking(drop_postgres_database(name))
-
-
-@pytest.fixture
-def queue_url(database_url: str) -> Iterator[str]:
-    """A database holding only what this test writes (SQLite's is the test's own file)."""
-    if database_url.startswith("sqlite"):
-        yield database_url
-        return
-    with fresh_postgres() as url:
-        yield url
-
-
-@pytest.fixture
-async def queue_sm(queue_url: str) -> AsyncIterator[Sessions]:
-    """Sessions on `queue_url`."""
-    engine = make_engine(queue_url)
-    try:
-        yield make_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 def agent() -> str:
@@ -165,7 +126,7 @@ async def holder(sm: Sessions, case_id: int) -> str | None:
         return await session.scalar(select(Case.claimed_by).where(Case.id == case_id))
 
 
-async def test_most_urgent_first_then_oldest_first(queue_sm: Sessions) -> None:
+async def test_most_urgent_first_then_oldest_first(own_sessionmaker: Sessions) -> None:
     made = [
         ("normal", 0),
         ("important", 3),
@@ -175,25 +136,25 @@ async def test_most_urgent_first_then_oldest_first(queue_sm: Sessions) -> None:
         ("important", 1),
     ]
     ids = {
-        (p, minutes): await draft(queue_sm, priority=p, at=T0 + timedelta(minutes=minutes))
+        (p, minutes): await draft(own_sessionmaker, priority=p, at=T0 + timedelta(minutes=minutes))
         for p, minutes in made
     }
     expected = sorted(made, key=lambda d: (["urgent", "important", "normal"].index(d[0]), d[1]))
-    assert await waiting_ids(queue_sm) == [ids[d] for d in expected]
-    first_two = await work_queue.list_waiting(queue_sm, limit=2)
+    assert await waiting_ids(own_sessionmaker) == [ids[d] for d in expected]
+    first_two = await work_queue.list_waiting(own_sessionmaker, limit=2)
     assert first_two.waiting == 6
     assert [i.id for i in first_two.items] == [ids["urgent", 2], ids["urgent", 4]]
 
 
-async def test_same_priority_and_time_fall_back_to_the_id(queue_sm: Sessions) -> None:
-    ids = [await draft(queue_sm) for _ in range(3)]
-    assert await waiting_ids(queue_sm) == ids
+async def test_same_priority_and_time_fall_back_to_the_id(own_sessionmaker: Sessions) -> None:
+    ids = [await draft(own_sessionmaker) for _ in range(3)]
+    assert await waiting_ids(own_sessionmaker) == ids
 
 
-async def test_items_carry_what_the_agent_picks_by(queue_sm: Sessions) -> None:
+async def test_items_carry_what_the_agent_picks_by(own_sessionmaker: Sessions) -> None:
     long = "路灯" * 30 + "\n  已经坏了很久" + "，" * 40
-    case_id = await draft(queue_sm, priority="urgent", transcript=long, whistleblower=True)
-    [item] = (await work_queue.list_waiting(queue_sm)).items
+    case_id = await draft(own_sessionmaker, priority="urgent", transcript=long, whistleblower=True)
+    [item] = (await work_queue.list_waiting(own_sessionmaker)).items
     assert (item.id, item.priority, item.channel, item.created_at) == (
         case_id,
         "urgent",
@@ -212,39 +173,46 @@ async def test_items_carry_what_the_agent_picks_by(queue_sm: Sessions) -> None:
 
 
 async def test_only_drafts_no_one_works_on_are_waiting(
-    queue_sm: Sessions, fresh_instant: Callable[[], datetime]
+    own_sessionmaker: Sessions, fresh_instant: Callable[[], datetime]
 ) -> None:
-    mailbox = await draft(queue_sm)  # no call at all
-    ended_uid, ended = await live_draft(queue_sm)
-    await hang_up(queue_sm, ended_uid)
-    live_uid, live = await live_draft(queue_sm)
-    on_screen, dismissed = await draft(queue_sm), await draft(queue_sm)
-    await pop(queue_sm, on_screen)
-    await pop(queue_sm, dismissed, closed=True)
-    registered, claimed = await draft(queue_sm), await draft(queue_sm)
+    mailbox = await draft(own_sessionmaker)  # no call at all
+    ended_uid, ended = await live_draft(own_sessionmaker)
+    await hang_up(own_sessionmaker, ended_uid)
+    live_uid, live = await live_draft(own_sessionmaker)
+    on_screen, dismissed = await draft(own_sessionmaker), await draft(own_sessionmaker)
+    await pop(own_sessionmaker, on_screen)
+    await pop(own_sessionmaker, dismissed, closed=True)
+    registered, claimed = await draft(own_sessionmaker), await draft(own_sessionmaker)
     await cases.register_case(
-        queue_sm, registered, actor="agent:li", edits={}, expected_version=1, at=fresh_instant()
+        own_sessionmaker,
+        registered,
+        actor="agent:li",
+        edits={},
+        expected_version=1,
+        at=fresh_instant(),
     )
-    await work_queue.claim(queue_sm, claimed, agent(), at=AT)
-    assert await waiting_ids(queue_sm) == [mailbox, ended, dismissed]
-    assert (await work_queue.list_waiting(queue_sm)).waiting == 3
-    await hang_up(queue_sm, live_uid)  # the caller gave up: the draft is the queue's now
-    assert await waiting_ids(queue_sm) == [mailbox, ended, live, dismissed]
+    await work_queue.claim(own_sessionmaker, claimed, agent(), at=AT)
+    assert await waiting_ids(own_sessionmaker) == [mailbox, ended, dismissed]
+    assert (await work_queue.list_waiting(own_sessionmaker)).waiting == 3
+    await hang_up(own_sessionmaker, live_uid)  # the caller gave up: the draft is the queue's now
+    assert await waiting_ids(own_sessionmaker) == [mailbox, ended, live, dismissed]
 
 
-async def test_an_abandoned_call_s_draft_waits_flagged_for_callback(queue_sm: Sessions) -> None:
-    uid, case_id = await live_draft(queue_sm)
-    await calls.record_abandon(queue_sm, uid, at=T0, wait_seconds=30)
-    await hang_up(queue_sm, uid)
-    [item] = (await work_queue.list_waiting(queue_sm)).items
+async def test_an_abandoned_call_s_draft_waits_flagged_for_callback(
+    own_sessionmaker: Sessions,
+) -> None:
+    uid, case_id = await live_draft(own_sessionmaker)
+    await calls.record_abandon(own_sessionmaker, uid, at=T0, wait_seconds=30)
+    await hang_up(own_sessionmaker, uid)
+    [item] = (await work_queue.list_waiting(own_sessionmaker)).items
     assert (item.id, item.abandoned, item.needs_callback) == (case_id, True, True)
 
 
-async def test_empty_queue(queue_sm: Sessions) -> None:
-    assert await work_queue.list_waiting(queue_sm) == work_queue.WaitingList(0, ())
-    assert await work_queue.claim_next(queue_sm, agent(), at=AT) is None
+async def test_empty_queue(own_sessionmaker: Sessions) -> None:
+    assert await work_queue.list_waiting(own_sessionmaker) == work_queue.WaitingList(0, ())
+    assert await work_queue.claim_next(own_sessionmaker, agent(), at=AT) is None
     with pytest.raises(ValueError, match="limit"):
-        await work_queue.list_waiting(queue_sm, limit=0)
+        await work_queue.list_waiting(own_sessionmaker, limit=0)
 
 
 async def test_a_claim_is_stored_and_audited(db_sessionmaker: Sessions) -> None:
@@ -344,61 +312,63 @@ async def test_registering_the_claimed_draft_frees_the_agent(
         await work_queue.release(db_sessionmaker, first, me, at=AT)
 
 
-async def test_claim_next_takes_the_most_urgent_oldest(queue_sm: Sessions) -> None:
-    await draft(queue_sm, priority="normal", at=T0)
-    newer = await draft(queue_sm, priority="urgent", at=T0 + timedelta(minutes=2))
-    older = await draft(queue_sm, priority="urgent", at=T0 + timedelta(minutes=1))
+async def test_claim_next_takes_the_most_urgent_oldest(own_sessionmaker: Sessions) -> None:
+    await draft(own_sessionmaker, priority="normal", at=T0)
+    newer = await draft(own_sessionmaker, priority="urgent", at=T0 + timedelta(minutes=2))
+    older = await draft(own_sessionmaker, priority="urgent", at=T0 + timedelta(minutes=1))
     me, other = agent(), agent()
-    mine, theirs = [await work_queue.claim_next(queue_sm, a, at=AT) for a in (me, other)]
+    mine, theirs = [await work_queue.claim_next(own_sessionmaker, a, at=AT) for a in (me, other)]
     assert mine is not None and mine.id == older
     assert theirs is not None and theirs.id == newer
-    assert await claims_of(queue_sm, older) == [
+    assert await claims_of(own_sessionmaker, older) == [
         ("claimed", me, {"claimed_by": None}, {"claimed_by": me})
     ]
 
 
 async def test_eight_agents_claiming_one_draft_at_once_one_wins(
-    queue_url: str, queue_sm: Sessions
+    own_database_url: str, own_sessionmaker: Sessions
 ) -> None:
-    case_id, agents = await draft(queue_sm), [agent() for _ in range(8)]
+    case_id, agents = await draft(own_sessionmaker), [agent() for _ in range(8)]
     results = await _concurrently(
-        queue_url, [lambda sm, a=a: work_queue.claim(sm, case_id, a, at=AT) for a in agents]
+        own_database_url, [lambda sm, a=a: work_queue.claim(sm, case_id, a, at=AT) for a in agents]
     )
     won = [a for a, r in zip(agents, results, strict=True) if isinstance(r, cases.CaseView)]
     assert len(won) == 1, results
     assert all(isinstance(r, ClaimConflict) for r in results if not isinstance(r, cases.CaseView))
-    assert await holder(queue_sm, case_id) == won[0]
-    assert [c[1] for c in await claims_of(queue_sm, case_id)] == won
+    assert await holder(own_sessionmaker, case_id) == won[0]
+    assert [c[1] for c in await claims_of(own_sessionmaker, case_id)] == won
 
 
 async def test_eight_agents_taking_the_next_draft_never_share_one(
-    queue_url: str, queue_sm: Sessions
+    own_database_url: str, own_sessionmaker: Sessions
 ) -> None:
-    ids = [await draft(queue_sm, at=T0 + timedelta(seconds=s)) for s in range(5)]
+    ids = [await draft(own_sessionmaker, at=T0 + timedelta(seconds=s)) for s in range(5)]
     agents = [agent() for _ in range(8)]
     results = await _concurrently(
-        queue_url, [lambda sm, a=a: work_queue.claim_next(sm, a, at=AT) for a in agents]
+        own_database_url, [lambda sm, a=a: work_queue.claim_next(sm, a, at=AT) for a in agents]
     )
     assert not [r for r in results if isinstance(r, BaseException)], results
     taken = {a: r.id for a, r in zip(agents, results, strict=True) if r is not None}
     assert sorted(taken.values()) == ids, results
     assert results.count(None) == 3
     for who, case_id in taken.items():
-        assert await holder(queue_sm, case_id) == who
-        assert [c[1] for c in await claims_of(queue_sm, case_id)] == [who]
-    assert await waiting_ids(queue_sm) == []
+        assert await holder(own_sessionmaker, case_id) == who
+        assert [c[1] for c in await claims_of(own_sessionmaker, case_id)] == [who]
+    assert await waiting_ids(own_sessionmaker) == []
 
 
 async def test_one_agent_in_two_tabs_still_gets_one_draft(
-    queue_url: str, queue_sm: Sessions
+    own_database_url: str, own_sessionmaker: Sessions
 ) -> None:
-    ids, me = [await draft(queue_sm) for _ in range(3)], agent()
+    ids, me = [await draft(own_sessionmaker) for _ in range(3)], agent()
     by_id = [lambda sm, c=c: work_queue.claim(sm, c, me, at=AT) for c in ids]
-    results = await _concurrently(queue_url, by_id)
-    results += await _concurrently(queue_url, [lambda sm: work_queue.claim_next(sm, me, at=AT)] * 3)
+    results = await _concurrently(own_database_url, by_id)
+    results += await _concurrently(
+        own_database_url, [lambda sm: work_queue.claim_next(sm, me, at=AT)] * 3
+    )
     assert sum(isinstance(r, cases.CaseView) for r in results) == 1, results
     assert sum(isinstance(r, ClaimConflict) for r in results) == 5
-    assert [await holder(queue_sm, c) for c in ids].count(me) == 1
+    assert [await holder(own_sessionmaker, c) for c in ids].count(me) == 1
 
 
 _WORKER = textwrap.dedent(

@@ -6,7 +6,7 @@ are exactly what the test made.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,14 +15,13 @@ from aiohttp import web
 from argon2 import PasswordHasher
 
 from ivr.db import users, work_queue
-from ivr.db.engine import make_engine, make_sessionmaker
 from ivr.db.models import Role
 from ivr.web import work_queue as work_queue_api
 from ivr.web.app import make_app
 from ivr.web.guard import access_of
 from ivr.web.state import ConsolePolicy
 from tests.test_web_console import Client, FakeClock, Sessions, add_user, csrf_of, login
-from tests.test_work_queue import T0, draft, fresh_postgres, live_draft
+from tests.test_work_queue import T0, draft, live_draft
 
 pytest_plugins = ["tests.db_fixtures"]
 
@@ -44,23 +43,9 @@ def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def own_url(database_url: str) -> Iterator[str]:
-    """A database of this test's own (SQLite's is already)."""
-    if database_url.startswith("sqlite"):
-        yield database_url
-        return
-    with fresh_postgres() as url:
-        yield url
-
-
-@pytest.fixture
-async def db(own_url: str) -> AsyncIterator[Sessions]:
-    """Sessions on the test's own database."""
-    engine = make_engine(own_url)
-    try:
-        yield make_sessionmaker(engine)
-    finally:
-        await engine.dispose()
+def db(own_sessionmaker: Sessions) -> Sessions:
+    """Sessions on this test's own database (the queue is global: counts must be exact)."""
+    return own_sessionmaker
 
 
 def with_work_queue(app: web.Application) -> web.Application:

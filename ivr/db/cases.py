@@ -7,7 +7,7 @@ version the agent edited, so an edit made on stale data is refused instead of ov
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import Select, func, select
@@ -188,7 +188,7 @@ async def register_in(
 
 async def view_in(session: AsyncSession, case_id: int) -> CaseView:
     """A snapshot of the case inside the caller's transaction."""
-    found = await _views(session, select(Case).where(Case.id == case_id))
+    found = await views_in(session, select(Case).where(Case.id == case_id))
     if not found:
         raise RecordNotFound(f"no case {case_id}")
     return found[0]
@@ -197,7 +197,7 @@ async def view_in(session: AsyncSession, case_id: int) -> CaseView:
 async def get_case(sm: Sessions, case_id: int) -> CaseView:
     """A snapshot of the case; RecordNotFound when there is none."""
     async with sm() as session:
-        found = await _views(session, select(Case).where(Case.id == case_id))
+        found = await views_in(session, select(Case).where(Case.id == case_id))
     if not found:
         raise RecordNotFound(f"no case {case_id}")
     return found[0]
@@ -213,14 +213,14 @@ async def caller_history(
     archived_last = (Case.status == CaseStatus.ARCHIVED.value).asc()
     query = query.order_by(archived_last, Case.created_at.desc(), Case.id.desc()).limit(limit)
     async with sm() as session:
-        return await _views(session, query)
+        return await views_in(session, query)
 
 
 async def case_for_call(sm: Sessions, uniqueid: str) -> CaseView | None:
     """The case drafted for a call, or None."""
     query = select(Case).join(Call, Call.case_id == Case.id).where(Call.uniqueid == uniqueid)
     async with sm() as session:
-        found = await _views(session, query)
+        found = await views_in(session, query)
     return found[0] if found else None
 
 
@@ -273,12 +273,27 @@ def apply_changes(
     return before, after
 
 
-async def _views(session: AsyncSession, query: Select[Case]) -> list[CaseView]:
+async def views_in(session: AsyncSession, query: Select[Case]) -> list[CaseView]:
+    """Snapshots of the cases a query selects, with their audit-entry counts."""
     rows = await session.execute(query.add_columns(_EVENT_COUNT))
-    return [_case_view(case, events) for case, events in rows]
+    return [case_view(case, events) for case, events in rows]
 
 
-def _case_view(case: Case, events: int) -> CaseView:
+async def event_counts(session: AsyncSession, ids: Iterable[int]) -> dict[int, int]:
+    """Audit entries per case, for cases loaded some other way than `views_in`."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    query = (
+        select(CaseEvent.case_id, func.count(CaseEvent.id))
+        .where(CaseEvent.case_id.in_(wanted))
+        .group_by(CaseEvent.case_id)
+    )
+    return {case_id: count for case_id, count in (await session.execute(query)).all()}
+
+
+def case_view(case: Case, events: int) -> CaseView:
+    """A snapshot of a loaded case row."""
     return snapshot(
         CaseView,
         case,

@@ -7,19 +7,15 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, select
 
+from ivr.db import cases
 from ivr.db.calls import Sessions
 from ivr.db.cases import CaseView
 from ivr.db.models import (
     Case,
-    CaseChannel,
     CaseEvent,
     CaseEventKind,
-    CaseStatus,
-    Priority,
-    snapshot,
 )
 from ivr.db.urging import WORKING, open_assignment
 from ivr.db.urging_models import CaseReminder
@@ -169,7 +165,7 @@ async def _items(
 ) -> list[ReminderItem]:
     async with sm() as session:
         rows = (await session.execute(query.limit(LIST_LIMIT))).all()
-        counts = await _event_counts(session, {case.id for _, case, _ in rows})
+        counts = await cases.event_counts(session, {case.id for _, case, _ in rows})
         calendar = rules.calendar(await holiday_calendar(session))
     return [
         _item(reminder, case, part, counts.get(case.id, 0), now, rules, calendar)
@@ -192,7 +188,7 @@ def _item(
         live = open_assignment(part, case, rules.policy, extension_pending=False)
     standing = outstanding(view.step, view.deadline, live)
     late = overdue_working_minutes(calendar, view.deadline, now) if standing else 0
-    return ReminderItem(view, _case_view(case, events), standing, late)
+    return ReminderItem(view, cases.case_view(case, events), standing, late)
 
 
 def _view(row: CaseReminder) -> ReminderView:
@@ -210,26 +206,4 @@ def _acknowledged(row: CaseReminder, actor: Actor, at: datetime) -> CaseEvent:
         before=None,
         after=plain(after | {"deadline": row.deadline}),
         note=None,
-    )
-
-
-async def _event_counts(session: AsyncSession, ids: set[int]) -> dict[int, int]:
-    if not ids:
-        return {}
-    query = (
-        select(CaseEvent.case_id, func.count(CaseEvent.id))
-        .where(CaseEvent.case_id.in_(ids))
-        .group_by(CaseEvent.case_id)
-    )
-    return {case_id: count for case_id, count in (await session.execute(query)).all()}
-
-
-def _case_view(case: Case, events: int) -> CaseView:
-    return snapshot(
-        CaseView,
-        case,
-        status=CaseStatus(case.status),
-        channel=CaseChannel(case.channel),
-        priority=Priority(case.priority),
-        events=events,
     )

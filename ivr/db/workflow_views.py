@@ -5,22 +5,19 @@ board. Snapshots, not tied to a session; masking for the viewer is the web layer
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ivr.db import cases
 from ivr.db.calls import Sessions
 from ivr.db.cases import CaseView
 from ivr.db.models import (
     Case,
-    CaseChannel,
     CaseEvent,
     CaseStatus,
-    Priority,
-    snapshot,
 )
 from ivr.db.workflow_models import (
     CaseAssignment,
@@ -178,7 +175,7 @@ async def case_file(
     async with sm() as session:
         ctx = await load(session, case_id, actor, at, rules, lock=False)
         allowed = tuple(allowed_actions(actor.party, ctx.situation()))
-        view = (await _case_views(session, select(Case).where(Case.id == case_id)))[0]
+        view = (await cases.views_in(session, select(Case).where(Case.id == case_id)))[0]
         return CaseFile(
             case=view,
             assignments=await _rows(session, CaseAssignment, case_id, AssignmentView),
@@ -200,7 +197,7 @@ async def department_desk(sm: Sessions, department: str) -> list[DeskItem]:
     )
     async with sm() as session:
         latest = {row.case_id: row for row in await session.scalars(query)}  # last round wins
-        found = await _case_views(session, select(Case).where(Case.id.in_(latest)))
+        found = await cases.views_in(session, select(Case).where(Case.id.in_(latest)))
     items = [DeskItem(case, _view(latest[case.id], AssignmentView)) for case in found]
     items.sort(key=lambda item: (not item.case.is_open, _due(item), item.case.id))
     return items[:DESK_LIMIT]
@@ -241,42 +238,14 @@ async def _with_leads(
         query = query.where(Case.status.in_([s.value for s in statuses]))
     query = query.order_by(CaseAssignment.reply_due, Case.created_at, Case.id).limit(BOARD_LIMIT)
     rows = (await session.execute(query)).all()
-    counts = await _event_counts(session, [case.id for case, _ in rows])
+    counts = await cases.event_counts(session, [case.id for case, _ in rows])
     return [
         DeskItem(
-            _case_view(case, counts.get(case.id, 0)), _view(row, AssignmentView) if row else None
+            cases.case_view(case, counts.get(case.id, 0)),
+            _view(row, AssignmentView) if row else None,
         )
         for case, row in rows
     ]
-
-
-async def _case_views(session: AsyncSession, query: Select[Case]) -> list[CaseView]:
-    found = list(await session.scalars(query))
-    counts = await _event_counts(session, [case.id for case in found])
-    return [_case_view(case, counts.get(case.id, 0)) for case in found]
-
-
-async def _event_counts(session: AsyncSession, ids: Iterable[int]) -> dict[int, int]:
-    wanted = list(ids)
-    if not wanted:
-        return {}
-    query = (
-        select(CaseEvent.case_id, func.count(CaseEvent.id))
-        .where(CaseEvent.case_id.in_(wanted))
-        .group_by(CaseEvent.case_id)
-    )
-    return {case_id: count for case_id, count in (await session.execute(query)).all()}
-
-
-def _case_view(case: Case, events: int) -> CaseView:
-    return snapshot(
-        CaseView,
-        case,
-        status=CaseStatus(case.status),
-        channel=CaseChannel(case.channel),
-        priority=Priority(case.priority),
-        events=events,
-    )
 
 
 async def _rows(session: AsyncSession, model: Any, case_id: int, view: type[V]) -> tuple[V, ...]:

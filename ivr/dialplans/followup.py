@@ -22,6 +22,7 @@ from ivr.agi.channel import AgiChannel
 from ivr.db import workflow_close
 from ivr.db.workflow_state import Actor
 from ivr.dialplans import variables
+from ivr.dialplans.prompting import say
 from ivr.errors import AgiCommandFailed, CallerHungUp
 from ivr.services import Services
 from ivr.workflow.rules import WorkflowRules
@@ -66,17 +67,16 @@ class FollowUpSurvey:
         self.channel = channel
         self.services = services
         self.case_id = case_id
-        self.prompts = services.settings.prompts_dir
 
     async def execute(self) -> None:
         """Ask, record the answers, thank the citizen."""
-        await self._play("followup_intro")
+        await say(self.channel, self.services.settings, "followup_intro")
         answers = await self.ask()
         if answers is None:
             log.info("followup_unanswered_questions", case_id=self.case_id)
             return
         words = None if answers.content else await self.reason()
-        await self._play("followup_thanks")
+        await say(self.channel, self.services.settings, "followup_thanks")
         outcome = await workflow_close.record_follow_up(
             self.services.db,
             self.case_id,
@@ -99,8 +99,8 @@ class FollowUpSurvey:
 
     async def reason(self) -> str:
         """Why they are not content, in their own words (transcribed)."""
-        await self._play("followup_words")
-        await self._play("beep")
+        await say(self.channel, self.services.settings, "followup_words")
+        await say(self.channel, self.services.settings, "beep")
         folder = Path(tempfile.mkdtemp(dir=self.services.settings.recordings_dir))
         path = folder / f"followup-{self.case_id}"
         try:
@@ -118,16 +118,9 @@ class FollowUpSurvey:
     async def _choice(self, prompt: str, choices: dict[str, T]) -> T | None:
         keys = "".join(choices)
         for _ in range(ASKS):
-            key = await self._play(prompt, keys)
+            key = await say(self.channel, self.services.settings, prompt, keys)
             if key is None:
                 key = await self.channel.wait_for_digit(ANSWER_WAIT_SECONDS)
             if key in choices:
                 return choices[key]
         return None
-
-    async def _play(self, name: str, keys: str = "") -> str | None:
-        try:
-            return await self.channel.play(self.prompts / name, keys)
-        except AgiCommandFailed as exc:  # a missing prompt: the question still stands
-            log.error("prompt_failed", prompt=name, error=str(exc))
-            return None

@@ -21,6 +21,7 @@ from ivr.db import analysis, calls, cases
 from ivr.db import duty as duty_db
 from ivr.dialplans import variables
 from ivr.dialplans.leader_route import LeaderRoute
+from ivr.dialplans.prompting import say
 from ivr.dialplans.streamed import StreamedCapture
 from ivr.duty.model import Duty
 from ivr.errors import AgiCommandFailed, IvrError, SpeechError
@@ -147,12 +148,8 @@ class HotlineIntake:
             await self.services.case_changed(self.case_id)
 
     async def _prompt(self, name: str) -> str | None:
-        try:
-            return await self.channel.play(self.settings.prompts_dir / name, SKIP_TO_AGENT)
-        except AgiCommandFailed as exc:
-            # a missing prompt must not cost the caller their request: carry on without it
-            log.error("prompt_failed", prompt=name, error=str(exc))
-            return None
+        # every intake prompt lets the caller press 0 for an agent
+        return await say(self.channel, self.settings, name, SKIP_TO_AGENT)
 
     async def record_request(self, path: Path) -> RequestAudio | None:
         """Record until silence, '#', '0' or the maximum length; keep audio on hang-up."""

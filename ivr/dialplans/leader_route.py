@@ -14,8 +14,8 @@ from ivr.agi.channel import AgiChannel
 from ivr.db import leader_calls, screen_pops
 from ivr.db.models import CaseEventKind
 from ivr.dialplans import variables
+from ivr.dialplans.prompting import say
 from ivr.duty.model import Duty
-from ivr.errors import AgiCommandFailed
 from ivr.services import Services
 
 log = structlog.get_logger(__name__)
@@ -46,7 +46,7 @@ class LeaderRoute:
         log.info("leader_busy", leader=self.duty.leader.name, case_id=self.case_id)
         if await self.wants_callback():
             await self._note(CaseEventKind.CALLBACK_REQUESTED, needs_callback=True)
-            await self._play("callback_noted")
+            await say(self.channel, self.services.settings, "callback_noted")
             await self.channel.set_var(variables.ROUTE, variables.ROUTE_DONE)
 
     async def staff_desk(self) -> None:
@@ -71,7 +71,7 @@ class LeaderRoute:
 
     async def wants_callback(self) -> bool:
         """Play the busy prompt; whether the caller pressed 1 for a call back."""
-        key = await self._play("leader_busy", CALLBACK_KEY)
+        key = await say(self.channel, self.services.settings, "leader_busy", CALLBACK_KEY)
         if key is None:
             key = await self.channel.wait_for_digit(CALLBACK_WAIT_SECONDS)
         return key == CALLBACK_KEY
@@ -79,13 +79,6 @@ class LeaderRoute:
     async def _count(self, expression: str) -> int:
         value = await self.channel.get_var(expression)
         return int(value) if value is not None and value.isdigit() else 0
-
-    async def _play(self, name: str, keys: str = "") -> str | None:
-        try:
-            return await self.channel.play(self.services.settings.prompts_dir / name, keys)
-        except AgiCommandFailed as exc:  # no prompt: the call goes on without it
-            log.error("prompt_failed", prompt=name, error=str(exc))
-            return None
 
     async def _note(self, kind: CaseEventKind, *, needs_callback: bool = False) -> None:
         details = {
