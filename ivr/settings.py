@@ -63,6 +63,25 @@ class Settings:
     followup_dial: str = "PJSIP/{number}@trunk"
     followup_ring_seconds: int = 30
     followup_max_attempts: int = 3  # unanswered this often: an agent calls by hand
+    # placed automatically this many days after the reply, within calling hours (local
+    # time, "HH:MM-HH:MM"), an unanswered call retried after followup_retry_minutes
+    followup_delay_days: int = 1
+    followup_calling_hours: str = "09:00-20:00"
+    followup_retry_minutes: int = 120
+    # 漏接回拨: how long the citizen's phone rings when an agent calls them back
+    callback_ring_seconds: int = 30
+    # 市长信箱: per client address and hour, letters sent and query-code look-ups
+    mailbox_letters_per_hour: int = 5
+    mailbox_queries_per_hour: int = 30
+    mailbox_min_fill_seconds: int = 3  # a form sent faster than this was not typed
+    # signs the public form's tokens; empty: a generated one in state_dir/secrets (0600)
+    web_form_secret: str = ""
+    # 并单: earlier cases within this many days are suggested as the same problem
+    merge_window_days: int = 7
+    # the office's deadlines and urging timings ([deadlines] and [urging] tables in
+    # ivr.toml; field names of ivr.workflow.deadlines.DeadlinePolicy / urging.UrgingPolicy)
+    deadlines: Mapping[str, Any] = field(default_factory=dict)
+    urging: Mapping[str, Any] = field(default_factory=dict)
     sim_agents: int = 0  # >0 adds simulated agents and citizens (tests, demo, bench only)
     sim_agent_talk_seconds: int = 3
     # 交办 is the office's by default; some centers let the agent dispatch at registration

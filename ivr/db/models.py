@@ -83,6 +83,7 @@ class CaseStatus(enum.StrEnum):
     REPLIED = "replied"  # 回复
     FOLLOWED_UP = "followed_up"  # 回访
     ARCHIVED = "archived"  # 归档
+    MERGED = "merged"  # 并单: handled as part of another case (merged_into_id)
 
     @property
     def is_open(self) -> bool:
@@ -144,6 +145,12 @@ class CaseEventKind(enum.StrEnum):
     SUPERVISED = "supervised"  # 督办: overdue, on the office's supervision list
     NOTICED = "noticed"  # 通报: long overdue, on the notice list
     REMINDER_ACKNOWLEDGED = "reminder_acknowledged"  # the department has read a reminder
+    # 并单: duplicates of one problem handled as one case
+    MERGED = "merged"  # this case joined another one (merged_into_id)
+    MERGE_RECEIVED = "merge_received"  # another case joined this one
+    # 漏接回拨: an agent called an abandoned caller back
+    CALLBACK_PLACED = "callback_placed"
+    CALLBACK_RESULT = "callback_result"
 
 
 class Role(enum.StrEnum):
@@ -197,6 +204,12 @@ class Case(Base):
     abandoned: Mapped[bool] = mapped_column(default=False)
     needs_callback: Mapped[bool] = mapped_column(default=False)
     leader_handled: Mapped[bool] = mapped_column(default=False)
+    # 市长信箱: the SHA-256 of the query code a mailbox citizen checks progress with
+    query_code_hash: Mapped[str | None] = mapped_column(String(64))
+    # 并单: the case this one is handled as part of (its status is then "merged")
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
     # The agent working a draft from the work queue (one claim per draft, one per agent).
     claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
     claimed_at: Mapped[datetime | None]

@@ -13,6 +13,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from ivr.db import (
+    channel_models,  # noqa: F401 (its tables belong to the metadata)
     console_models,  # noqa: F401 (its tables belong to the metadata)
     duty_models,  # noqa: F401 (its tables belong to the metadata)
     lease,  # noqa: F401 (its tables belong to the metadata)

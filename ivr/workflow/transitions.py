@@ -37,6 +37,7 @@ STATUS_LABELS = {
     S.REPLIED: "已回复待回访",
     S.FOLLOWED_UP: "已回访待归档",
     S.ARCHIVED: "已归档",
+    S.MERGED: "已并单",
 }
 
 
