@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 import structlog
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ivr.agi.server import FastAgiServer
 from ivr.ami.client import AmiClient
@@ -18,11 +20,13 @@ from ivr.db.engine import make_engine, make_sessionmaker
 from ivr.db.migrate import upgrade_database
 from ivr.dialplans import build_routes
 from ivr.errors import ModelUnavailable
+from ivr.followup.scheduler import FollowUpScheduler
 from ivr.handlers.agent_presence import AgentPresence
 from ivr.handlers.queue_events import QueueEventHandlers
 from ivr.handlers.reconcile import CallReconciler
 from ivr.handlers.screen_pop import ScreenPopHandlers, case_changed_notifier
-from ivr.services import Services
+from ivr.leased_job import LeasedJob
+from ivr.services import Services, utc_now
 from ivr.settings import Settings
 from ivr.speech.asr import Transcriber
 from ivr.speech.audiosocket import AudioSocketServer
@@ -38,9 +42,16 @@ log = structlog.get_logger(__name__)
 class IvrRuntime:
     """Everything `ivr serve` runs, started and stopped in order (tests use it in-process)."""
 
-    def __init__(self, settings: Settings, *, transcriber: Transcriber | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transcriber: Transcriber | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.settings = settings
         self._transcriber = transcriber  # benchmarks pass an instrumented one
+        self._clock = clock  # tests move time to reach deadlines and follow-up days
         self.engine: AsyncEngine | None = None
         self.services: Services | None = None
         self.ami: AmiClient | None = None
@@ -49,11 +60,14 @@ class IvrRuntime:
         self.agi: FastAgiServer | None = None
         self._web: web.AppRunner | None = None
         self.console: web.Application | None = None  # the web app (benchmarks read timings)
-        self._urging_stop = asyncio.Event()
-        self._urging: asyncio.Task[None] | None = None  # 催办/督办, under a database lease
+        self.followups: FollowUpScheduler | None = None  # the automatic 回访 (tests drive it)
+        self._jobs_stop = asyncio.Event()
+        # 催办/督办 and the automatic 回访, each under a database lease
+        self._jobs: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> IvrRuntime:
         s = self.settings
+        rules = WorkflowRules.from_settings(s)  # a bad deadline figure stops us before anything
         await upgrade_database(s.database_url)
         self.engine = make_engine(s.database_url)
         db = make_sessionmaker(self.engine)
@@ -65,16 +79,14 @@ class IvrRuntime:
             taxonomy=load_taxonomy(),
             case_changed=case_changed_notifier(db, self.bus),
             audiosocket=AudioSocketServer() if s.streaming_asr else None,
+            clock=self._clock,
         )
         await self._load_speech_model()
         await self.start_ami()
         await self.start_audiosocket()
         await self.start_agi()
         await self._start_web()
-        urging = UrgingScheduler(
-            db, rules=WorkflowRules.from_settings(s), clock=self.services.clock
-        )
-        self._urging = asyncio.create_task(urging.run_forever(self._urging_stop), name="urging")
+        self._start_jobs(rules)
         log.info("ivr_serving", agi_port=s.agi_port, ami_port=s.ami_port, web_port=s.web_port)
         return self
 
@@ -101,11 +113,16 @@ class IvrRuntime:
         self.presence.register(self.ami)
         await self.ami.start()
 
-    def _start_urging(self, db: async_sessionmaker[AsyncSession]) -> None:
-        assert self.services is not None
-        rules = WorkflowRules.from_settings(self.settings)
-        urging = UrgingScheduler(db, rules=rules, clock=self.services.clock)
-        self._urging = asyncio.create_task(urging.run_forever(self._urging_stop), name="urging")
+    def _start_jobs(self, rules: WorkflowRules) -> None:
+        assert self.services is not None and self.ami is not None
+        db, clock = self.services.db, self.services.clock
+        self.followups = FollowUpScheduler(db, self.ami, self.settings, clock=clock)
+        jobs: list[LeasedJob] = [UrgingScheduler(db, rules=rules, clock=clock)]
+        if self.settings.followup_automatic:
+            jobs.append(self.followups)
+        for job in jobs:
+            task = job.run_forever(self._jobs_stop)
+            self._jobs.append(asyncio.create_task(task, name=job.job_name))
 
     async def start_audiosocket(self) -> None:
         """Listen for Asterisk's AudioSocket streams (when streaming is on)."""
@@ -166,9 +183,8 @@ class IvrRuntime:
             await self.ami.close()
         log.debug("ivr_stop_step", done="ami")
         await self.bus.close()
-        self._urging_stop.set()
-        if self._urging is not None:
-            await self._urging  # it gives its lease back
+        self._jobs_stop.set()
+        await asyncio.gather(*self._jobs)  # each gives its lease back
         if self.services is not None:
             self.services.transcriber.close()
         if self.engine is not None:

@@ -13,7 +13,8 @@ IvrError
 ├── RecordNotFound         a case, call or recording asked for does not exist
 ├── ValidationError        an edit names an unknown field or carries a bad value
 ├── StaleEdit              an edit was made against an outdated version of a record
-├── ClaimConflict          a draft is claimed by another agent, or the agent holds one already
+├── ClaimConflict          a draft is claimed by another agent, or the agent holds one already;
+│                          a follow-up call is being placed by another process
 ├── ScheduleError          the duty schedule refused a change (ivr.duty)
 │   ├── InvalidLeader      a leader without a name or a reachable endpoint, a bad dial string
 │   ├── LeaderUnavailable  a shift names an unknown or inactive leader
@@ -84,7 +85,8 @@ class StaleEdit(IvrError):
 
 
 class ClaimConflict(IvrError):
-    """The draft is claimed by someone else, or the agent already holds one."""
+    """The draft is claimed by someone else, or the agent already holds one; or another
+    process has just placed the follow-up call this one meant to place."""
 
 
 class AuthError(IvrError):

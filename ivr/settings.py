@@ -65,9 +65,11 @@ class Settings:
     followup_max_attempts: int = 3  # unanswered this often: an agent calls by hand
     # placed automatically this many days after the reply, within calling hours (local
     # time, "HH:MM-HH:MM"), an unanswered call retried after followup_retry_minutes
+    followup_automatic: bool = True  # off: only the office's button calls (tests drive it)
     followup_delay_days: int = 1
     followup_calling_hours: str = "09:00-20:00"
     followup_retry_minutes: int = 120
+    followup_concurrent_calls: int = 2  # trunk lines the automatic follow-up may hold at once
     # 漏接回拨: how long the citizen's phone rings when an agent calls them back
     callback_ring_seconds: int = 30
     # 市长信箱: per client address and hour, letters sent and query-code look-ups
@@ -172,9 +174,24 @@ def _convert(name: str, kind: type, raw: Any) -> Any:
             return float(raw)
         if kind is str:
             return str(raw)
+        if kind is dict:
+            return _table(raw)
         return raw
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"setting {name}: {raw!r} is not a valid {kind.__name__}") from exc
+
+
+def _table(raw: Any) -> dict[str, Any]:
+    # a TOML table from the file, or an inline table in an environment variable:
+    # IVR_DEADLINES='{reply_working_days = 3}'
+    if isinstance(raw, str):
+        try:
+            raw = tomllib.loads(f"table = {raw}")["table"]
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(raw) from exc
+    if not isinstance(raw, Mapping):
+        raise TypeError(raw)
+    return dict(raw)
 
 
 def _boolean(raw: Any) -> bool:

@@ -1,14 +1,19 @@
-"""A replied case, ready for its follow-up call (回访), made through the workflow functions."""
+"""A replied case, ready for its follow-up call (回访), made through the workflow functions;
+a stand-in for AMI that answers or refuses Originate the way Asterisk does."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from ivr.app import IvrRuntime
 from ivr.cases.taxonomy import load_taxonomy
 from ivr.db import registration, workflow, workflow_catalogue, workflow_handling
 from ivr.db.calls import Sessions
 from ivr.db.workflow_state import Actor
+from ivr.errors import AmiError
 from ivr.settings import Settings
 from ivr.workflow.rules import WorkflowRules
 from ivr.workflow.transitions import Party
@@ -53,3 +58,21 @@ async def replied_case_in(
         handled_on=today,
     )
     return case.id
+
+
+class FakeAmi:
+    """Originate answered, or refused the way Asterisk refuses an unanswered call."""
+
+    def __init__(self) -> None:
+        self.logged_in = asyncio.Event()
+        self.logged_in.set()
+        self.sent: list[Mapping[str, Any]] = []
+        self.answer = True
+
+    async def action(
+        self, fields: Mapping[str, Any], timeout: float = 10, *, as_list: bool | None = None
+    ) -> Any:
+        self.sent.append(fields)
+        if not self.answer:
+            raise AmiError("AMI Originate failed: Originate failed")
+        return {"Response": "Success", "Message": "Originate successfully queued"}

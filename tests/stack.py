@@ -1,5 +1,7 @@
 """The real stack for call-flow tests: Asterisk 22 (chroot or system), the ivr runtime, and a
-second AMI connection that plays the simulated citizens. Nothing here is faked."""
+second AMI connection that plays the simulated citizens. Nothing here is faked; only the
+runtime's clock can be moved (`time_travel`) for a test that needs a deadline or a
+follow-up day to come."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -63,6 +66,7 @@ def stack_settings(
         leader_ring_seconds=5,
         followup_dial="Local/{number}@citizen-sim/n",
         followup_ring_seconds=5,
+        followup_automatic=False,  # the tests place follow-up calls at their own fake times
         ami_ping_interval=2.0,
         **TEST_PORTS,
     )
@@ -84,10 +88,37 @@ def asterisk(stack_settings: Settings) -> Iterator[Settings]:
         assert not leftovers, f"`ivr asterisk down` left behind: {leftovers}"
 
 
+class StackClock:
+    """The runtime's clock: the wall clock, moved by `shift` when a test travels in time."""
+
+    def __init__(self) -> None:
+        self.shift = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.shift
+
+    def travel_to(self, at: datetime) -> None:
+        """From now on the runtime's time runs on from `at`."""
+        self.shift = at - datetime.now(UTC)
+
+
 @pytest.fixture(scope="session")
-async def runtime(asterisk: Settings) -> AsyncIterator[IvrRuntime]:
+def stack_clock() -> StackClock:
+    """The clock every runtime of the session reads."""
+    return StackClock()
+
+
+@pytest.fixture
+def time_travel(stack_clock: StackClock) -> Iterator[StackClock]:
+    """The runtime's clock for one test, back to the wall clock after it."""
+    yield stack_clock
+    stack_clock.shift = timedelta(0)
+
+
+@pytest.fixture(scope="session")
+async def runtime(asterisk: Settings, stack_clock: StackClock) -> AsyncIterator[IvrRuntime]:
     """The ivr server (FastAGI + AMI + web) in the test's event loop."""
-    async with IvrRuntime(asterisk) as rt:
+    async with IvrRuntime(asterisk, clock=stack_clock) as rt:
         assert rt.ami is not None
         await rt.ami.wait_logged_in(30)
         yield rt

@@ -4,8 +4,7 @@ tests/test_followup_asterisk.py): who may call, what can be called, the manual l
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -13,35 +12,16 @@ from aiohttp.test_utils import TestClient
 
 from ivr.db import cases
 from ivr.db.models import Role
-from ivr.errors import AmiError
 from ivr.handlers.agent_presence import AgentPresence
 from ivr.services import utc_now
 from ivr.settings import Settings
 from ivr.web.app import make_app
 from ivr.web.presence import Telephony
 from ivr.web.state import ConsolePolicy
-from tests.followup_fixtures import replied_case_in
+from tests.followup_fixtures import FakeAmi, replied_case_in
 from tests.test_web_console import Sessions, add_user, csrf_of, login
 
 Client = TestClient[Any, Any]
-
-
-class FakeAmi:
-    """Originate answered, or refused the way Asterisk refuses an unanswered call."""
-
-    def __init__(self) -> None:
-        self.logged_in = asyncio.Event()
-        self.logged_in.set()
-        self.sent: list[Mapping[str, Any]] = []
-        self.answer = True
-
-    async def action(
-        self, fields: Mapping[str, Any], timeout: float = 10, *, as_list: bool | None = None
-    ) -> Any:
-        self.sent.append(fields)
-        if not self.answer:
-            raise AmiError("AMI Originate failed: Originate failed")
-        return {"Response": "Success", "Message": "Originate successfully queued"}
 
 
 @pytest.fixture

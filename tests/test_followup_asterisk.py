@@ -15,9 +15,10 @@ from sqlalchemy import select
 
 from ivr.app import IvrRuntime
 from ivr.db import cases
+from ivr.db.followups import round_attempts
 from ivr.db.models import CaseEventKind
 from ivr.db.workflow_models import CaseSurvey
-from ivr.followup.dialer import attempts, call_citizen
+from ivr.followup.dialer import call_citizen
 from ivr.speech.audio import wav_duration
 from tests.followup_fixtures import replied_case
 from tests.stack import Citizens, eventually
@@ -68,7 +69,7 @@ async def test_a_citizen_who_does_not_answer_is_counted_for_manual_follow_up(
     attempt = await call_citizen(runtime.ami, runtime.settings, db, case_id, at=datetime.now(UTC))
     assert not attempt.answered
     assert (await cases.get_case(db, case_id)).status == "replied"
-    assert await attempts(db, case_id) == 1
+    assert await round_attempts(db, case_id) == 1
     kinds = [e.kind for e in await events_of(db, case_id)]
     assert CaseEventKind.FOLLOW_UP_UNANSWERED in kinds
 

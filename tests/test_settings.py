@@ -8,6 +8,7 @@ import pytest
 
 from ivr.errors import ConfigError
 from ivr.settings import load_settings, resolve_ami_secret
+from ivr.workflow.rules import WorkflowRules
 
 
 def test_environment_overrides_file_which_overrides_defaults(tmp_path: Path) -> None:
@@ -65,3 +66,43 @@ def test_boolean_settings_read_from_text(text: str, value: bool) -> None:
 def test_boolean_setting_rejects_other_text() -> None:
     with pytest.raises(ConfigError, match="web_secure_cookies"):
         load_settings(environ={"IVR_WEB_SECURE_COOKIES": "maybe"})
+
+
+def test_the_office_sets_deadlines_and_urging_in_the_settings_file(tmp_path: Path) -> None:
+    config = tmp_path / "ivr.toml"
+    config.write_text(
+        "[deadlines]\nreply_working_days = 3\nutility_categories = ['utilities', 'heating']\n"
+        "[urging]\nnotice_after_working_days = 5\n"
+    )
+    rules = WorkflowRules.from_settings(load_settings(config, environ={}))
+    assert rules.policy.reply_working_days == 3
+    assert rules.policy.utility_categories == frozenset({"utilities", "heating"})
+    assert rules.policy.accept_working_days == 1  # untouched figures keep their defaults
+    assert rules.urging.notice_after_working_days == 5
+
+
+def test_deadlines_come_from_the_environment_as_an_inline_table() -> None:
+    settings = load_settings(environ={"IVR_DEADLINES": "{reply_working_days = 2}"})
+    assert WorkflowRules.from_settings(settings).policy.reply_working_days == 2
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"IVR_DEADLINES": "{reply_working_days = 0}"}, "reply_working_days: 0"),
+        ({"IVR_DEADLINES": "{reply_days = 3}"}, "unknown deadline settings: reply_days"),
+        ({"IVR_URGING": "{soon_minutes = 'ten'}"}, "urging soon_minutes: 'ten'"),
+        ({"IVR_URGING": "{soon_minutes = -1}"}, "urging soon_minutes: -1"),
+    ],
+)
+def test_bad_deadline_or_urging_figures_stop_the_start(
+    environ: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        WorkflowRules.from_settings(load_settings(environ=environ))
+
+
+@pytest.mark.parametrize("text", ["reply_working_days = 3", "{reply_working_days = ", "[1, 2]"])
+def test_a_deadline_table_that_is_not_a_table_is_refused(text: str) -> None:
+    with pytest.raises(ConfigError, match="deadlines"):
+        load_settings(environ={"IVR_DEADLINES": text})

@@ -10,26 +10,23 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
 from datetime import datetime
 
 import structlog
-from sqlalchemy import func, select
 
+from ivr.db import followups
 from ivr.db.calls import Sessions
-from ivr.db.cases import get_case, lock_case
-from ivr.db.models import CaseEvent, CaseEventKind, CaseStatus
+from ivr.db.cases import lock_case
+from ivr.db.models import CaseEventKind
 from ivr.dialplans import variables
-from ivr.errors import AmiError, ValidationError
+from ivr.errors import AmiError
 from ivr.handlers.agent_presence import AmiLink
 from ivr.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-DIALLABLE = re.compile(r"^\+?[0-9]{3,20}$")
 # Asterisk's OriginateResponse reasons (AST_CONTROL_*): what an unanswered attempt means
 REASONS = {"0": "failed", "1": "hung up", "3": "no answer", "5": "busy", "8": "congested"}
-SYSTEM = "followup"
 FOLLOWUP_CONTEXT = "followup"
 
 
@@ -44,34 +41,23 @@ class Attempt:
 
 
 async def call_citizen(
-    ami: AmiLink, settings: Settings, sm: Sessions, case_id: int, *, at: datetime
+    ami: AmiLink,
+    settings: Settings,
+    sm: Sessions,
+    case_id: int,
+    *,
+    at: datetime,
+    seen_attempts: int | None = None,
 ) -> Attempt:
     """Ring the citizen of a replied case; returns once they answered (the survey then runs
-    on the call, ivr.dialplans.followup) or the call failed."""
-    case = await get_case(sm, case_id)
-    if case.status != CaseStatus.REPLIED:
-        raise ValidationError(
-            f"case {case_id} is {case.status}: only replied cases are followed up"
-        )
-    number = (case.contact_phone or case.caller_number or "").strip()
-    if not DIALLABLE.fullmatch(number):
-        raise ValidationError(f"case {case_id} has no number to call back ({number!r})")
-    await _note(sm, case_id, CaseEventKind.FOLLOW_UP_CALLED, at, {"number": number})
+    on the call, ivr.dialplans.followup) or the call failed. `seen_attempts`: see
+    `ivr.db.followups.claim_call` (the scheduler passes it, the office's button does not)."""
+    number = await followups.claim_call(sm, case_id, at=at, seen_attempts=seen_attempts)
     answered, reason = await _originate(ami, settings, case_id, number)
     if not answered:
-        details = {"number": number, "reason": reason}
-        await _note(sm, case_id, CaseEventKind.FOLLOW_UP_UNANSWERED, at, details)
+        await _unanswered(sm, case_id, at, {"number": number, "reason": reason})
     log.info("followup_call", case_id=case_id, answered=answered, reason=reason)
     return Attempt(case_id, number, answered, reason)
-
-
-async def attempts(sm: Sessions, case_id: int) -> int:
-    """How many follow-up calls were placed for the case."""
-    query = select(func.count(CaseEvent.id)).where(
-        CaseEvent.case_id == case_id, CaseEvent.kind == CaseEventKind.FOLLOW_UP_CALLED.value
-    )
-    async with sm() as session:
-        return int(await session.scalar(query) or 0)
 
 
 async def _originate(
@@ -99,10 +85,7 @@ def _reason(error: str) -> str:
     return REASONS.get(found.group(1), error) if found else error
 
 
-async def _note(
-    sm: Sessions, case_id: int, kind: CaseEventKind, at: datetime, details: Mapping[str, object]
-) -> None:
+async def _unanswered(sm: Sessions, case_id: int, at: datetime, details: dict[str, str]) -> None:
     async with sm.begin() as session:
         await lock_case(session, case_id)
-        after = dict(details)
-        session.add(CaseEvent(case_id=case_id, at=at, actor=SYSTEM, kind=kind.value, after=after))
+        followups.note(session, case_id, CaseEventKind.FOLLOW_UP_UNANSWERED, at, details)

@@ -12,10 +12,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ivr.errors import ConfigError
 from ivr.workflow.calendar import WorkCalendar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,21 +45,34 @@ class DeadlinePolicy:
     @classmethod
     def from_mapping(cls, raw: Mapping[str, object]) -> DeadlinePolicy:
         """A policy from a settings table (unknown names and bad values are ConfigErrors)."""
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(raw) - set(fields))
-        if unknown:
-            raise ConfigError(f"unknown deadline settings: {', '.join(unknown)}")
-        values: dict[str, Any] = {}
-        for name, value in raw.items():
-            if name in ("urgent_priorities", "utility_categories"):
-                if not isinstance(value, list | tuple | frozenset | set):
-                    raise ConfigError(f"deadline {name}: expected a list of codes")
-                values[name] = frozenset(str(code) for code in value)
-            elif isinstance(value, int) and not isinstance(value, bool):
-                values[name] = value
-            else:
-                raise ConfigError(f"deadline {name}: {value!r} is not a whole number")
-        return dataclasses.replace(cls(), **values)
+        return policy_from_mapping(
+            cls(), raw, "deadline", code_lists=("urgent_priorities", "utility_categories")
+        )
+
+
+P = TypeVar("P", bound="DataclassInstance")
+
+
+def policy_from_mapping(
+    default: P, raw: Mapping[str, object], what: str, code_lists: tuple[str, ...] = ()
+) -> P:
+    """`default` with the fields a settings table names replaced: whole numbers, or lists of
+    codes for the `code_lists` fields; unknown names and bad values are ConfigErrors."""
+    known = {f.name for f in dataclasses.fields(default)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"unknown {what} settings: {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name in code_lists:
+            if not isinstance(value, list | tuple | frozenset | set):
+                raise ConfigError(f"{what} {name}: expected a list of codes")
+            values[name] = frozenset(str(code) for code in value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            values[name] = value
+        else:
+            raise ConfigError(f"{what} {name}: {value!r} is not a whole number")
+    return dataclasses.replace(default, **values)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
 from ivr.db.models import CaseEventKind
 from ivr.errors import ConfigError
 from ivr.workflow.calendar import MAX_SEARCH_DAYS, WorkCalendar
-from ivr.workflow.deadlines import DeadlinePolicy, is_overdue
+from ivr.workflow.deadlines import DeadlinePolicy, is_overdue, policy_from_mapping
 
 
 class Step(enum.StrEnum):
@@ -87,6 +87,11 @@ class UrgingPolicy:
             least = 1 if field.name == "notice_after_working_days" else 0
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 raise ConfigError(f"urging {field.name}: {value!r} is not a whole number ≥ {least}")
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, object]) -> UrgingPolicy:
+        """A policy from a settings table (unknown names and bad values are ConfigErrors)."""
+        return policy_from_mapping(cls(), raw, "urging")
 
 
 @dataclasses.dataclass(frozen=True)
