@@ -63,6 +63,10 @@ INTAKE_LABELS = {
     K.CALLBACK_REQUESTED: "要求回拨",
     K.FOLLOW_UP_CALLED: "回访外呼",
     K.FOLLOW_UP_UNANSWERED: "回访未接通",
+    K.CALLBACK_PLACED: "漏接回拨",
+    K.CALLBACK_RESULT: "回拨结果",
+    K.MERGED: "并入工单",
+    K.MERGE_RECEIVED: "合并来单",
 }
 _LABELS_BY_VALUE = {kind.value: label for kind, label in EVENT_LABELS.items()}
 _OFFICE_LABELS = {kind.value: label for kind, label in INTAKE_LABELS.items()} | _LABELS_BY_VALUE
