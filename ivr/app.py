@@ -22,6 +22,7 @@ from ivr.dialplans import build_routes
 from ivr.errors import ModelUnavailable
 from ivr.followup.scheduler import FollowUpScheduler
 from ivr.handlers.agent_presence import AgentPresence
+from ivr.handlers.callback_events import CallbackEvents
 from ivr.handlers.queue_events import QueueEventHandlers
 from ivr.handlers.reconcile import CallReconciler
 from ivr.handlers.screen_pop import ScreenPopHandlers, case_changed_notifier
@@ -106,6 +107,7 @@ class IvrRuntime:
         pops = ScreenPopHandlers(self.services, self.bus)
         pops.register(self.ami)
         QueueEventHandlers(self.services).register(self.ami)
+        CallbackEvents(self.services).register(self.ami)
         self.ami.on_login(CallReconciler(self.services, self.ami).reconcile)
         # after the reconciler has closed the calls Asterisk no longer has
         self.ami.on_login(pops.settle_after_login)

@@ -24,6 +24,7 @@ IvrError
 │   └── ImportRejected     a CSV or iCalendar file had bad rows; carries one message each
 ├── ActionRefused          a case workflow move not allowed (defined beside its RefusalKind
 │                          in ivr.workflow.transitions)
+├── LetterRefused          a public mailbox letter failed a check (ivr.cases.letter)
 └── AuthError              a console login was refused
     ├── LoginFailed        wrong username or password, or a disabled user
     └── LoginThrottled     too many failed logins lately; carries when to retry

@@ -56,6 +56,7 @@ def test_the_office_dispatches_registered_cases() -> None:
         Action.DISPATCH,
         Action.NOTE,
         Action.ARCHIVE,
+        Action.MERGE,
     ]
     assert status_after(Action.DISPATCH, at(S.REGISTERED)) is S.DISPATCHED
     again = refused(Action.DISPATCH, Party.OFFICE, at(S.DISPATCHED))
@@ -123,6 +124,7 @@ def test_the_office_decides_a_return() -> None:
         Action.REDISPATCH,
         Action.REJECT_RETURN,
         Action.NOTE,
+        Action.MERGE,  # a returned duplicate may be settled by merging it
     ]
     assert status_after(Action.REDISPATCH, returned) is S.DISPATCHED
     assert status_after(Action.REJECT_RETURN, returned) is S.DISPATCHED
@@ -223,7 +225,8 @@ def test_every_allowed_move_is_in_the_table_and_moves_forward(
         assert situation.status in RULES[action][party]
         after = status_after(action, situation)
         assert after is not S.DRAFT
-        assert after is not S.REGISTERED or action is Action.NOTE  # only a remark stays
+        # only a remark stays, and an undone merge goes back to be dispatched on its own
+        assert after is not S.REGISTERED or action in (Action.NOTE, Action.UNMERGE)
         if party is Party.DEPARTMENT:
             assert situation.desk is not None
     else:

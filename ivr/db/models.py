@@ -205,7 +205,7 @@ class Case(Base):
     needs_callback: Mapped[bool] = mapped_column(default=False)
     leader_handled: Mapped[bool] = mapped_column(default=False)
     # 市长信箱: the SHA-256 of the query code a mailbox citizen checks progress with
-    query_code_hash: Mapped[str | None] = mapped_column(String(64))
+    query_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     # 并单: the case this one is handled as part of (its status is then "merged")
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("cases.id", ondelete="SET NULL"), index=True

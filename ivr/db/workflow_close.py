@@ -6,6 +6,11 @@ unresolved or unsatisfied one sends it straight back to the same departments for
 with the citizen's words, unless the office records the answers with an override reason.
 The office may also `reopen` a replied or followed-up case itself, to another department
 with a reason. Archived cases are read-only.
+
+并单 (ivr.db.merge_family): a merged caller's unhappy follow-up, or the office reopening a
+merged case, reworks the main case instead, with their words, and the merged case waits for
+its next reply; a main case's rework sends its merged cases still waiting for their
+follow-up back to waiting; archiving a main case archives its followed-up merged cases.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from datetime import datetime
 
 from ivr.db.calls import Sessions
 from ivr.db.cases import CaseView
+from ivr.db.merge_family import archive_merged, complaint_to_main, taking_family, wait_again
 from ivr.db.models import CaseEventKind, CaseStatus
 from ivr.db.workflow import start_round
 from ivr.db.workflow_catalogue import require_departments
@@ -61,7 +67,7 @@ async def record_follow_up(
         raise ActionRefused(RefusalKind.FORBIDDEN, "只有热线办可以决定不重新办理")
     if survey.content:
         override = None  # nothing to override
-    async with taking(sm, case_id, Action.FOLLOW_UP, actor, at, rules) as ctx:
+    async with taking_family(sm, case_id, Action.FOLLOW_UP, actor, at, rules) as ctx:
         status = follow_up_status(citizen_content=survey.content, overridden=override is not None)
         reopened = status is CaseStatus.DISPATCHED
         ctx.session.add(
@@ -77,7 +83,9 @@ async def record_follow_up(
         }
         ctx.record(CaseEventKind.FOLLOWED_UP, before=before, after=after, note=survey.citizen_words)
         if reopened:
-            await _rework(ctx, survey.citizen_words or "", department=None, co=None, reason=None)
+            await _rework_any(
+                ctx, survey.citizen_words or "", department=None, co=None, reason=None
+            )
         return FollowUpOutcome(await ctx.view(), reopened)
 
 
@@ -96,8 +104,8 @@ async def reopen(
     """重新办理 with the citizen's words: the same department, or the office's choice and reason."""
     words = inputs.text(citizen_words, "市民意见", limit=inputs.NOTE_LIMIT)
     why = inputs.optional_text(reason, "理由", limit=inputs.REASON_LIMIT)
-    async with taking(sm, case_id, Action.REOPEN, actor, at, rules) as ctx:
-        await _rework(ctx, words, department=department, co=co, reason=why)
+    async with taking_family(sm, case_id, Action.REOPEN, actor, at, rules) as ctx:
+        await _rework_any(ctx, words, department=department, co=co, reason=why)
         return await ctx.view()
 
 
@@ -115,12 +123,28 @@ async def archive(
     async with taking(sm, case_id, Action.ARCHIVE, actor, at, rules) as ctx:
         if ctx.status in ARCHIVE_NEEDS_REASON and why is None:
             raise ValidationError("未交办或未回访的工单归档时，请填写归档说明")
+        along = await archive_merged(ctx)
         before = {"status": ctx.case.status}
         ctx.case.status = CaseStatus.ARCHIVED.value
-        ctx.record(
-            CaseEventKind.ARCHIVED, before=before, after={"status": ctx.case.status}, note=why
-        )
+        after: dict[str, object] = {"status": ctx.case.status}
+        if along:
+            after["merged_archived"] = along
+        ctx.record(CaseEventKind.ARCHIVED, before=before, after=after, note=why)
         return await ctx.view()
+
+
+async def _rework_any(
+    ctx: Context, words: str, *, department: object, co: object, reason: str | None
+) -> None:
+    # A merged case is reworked as its main case, with this caller's words.
+    if ctx.case.merged_into_id is None:
+        await _rework(ctx, words, department=department, co=co, reason=reason)
+        return
+
+    async def rework_main(main: Context, said: str) -> None:
+        await _rework(main, said, department=department, co=co, reason=reason)
+
+    await complaint_to_main(ctx, words, rework_main)
 
 
 async def _rework(
@@ -153,6 +177,7 @@ async def _rework(
         "reason": reason,
     }
     ctx.record(CaseEventKind.REOPENED, before=before, after=after, note=words)
+    await wait_again(ctx)
 
 
 def _survey_row(

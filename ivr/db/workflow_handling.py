@@ -1,6 +1,7 @@
 """The department's work on a case: extensions (延期) and the office's answer, progress
-notes (办理进展), and the formal reply (回复). One transaction per move, with its audit
-entry, as in ivr.db.workflow."""
+notes (办理进展), and the formal reply (回复), which the cases merged into this one get too
+(ivr.db.merge_family). One transaction per move, with its audit entry, as in
+ivr.db.workflow."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 
 from ivr.db.calls import Sessions
 from ivr.db.cases import CaseView
+from ivr.db.merge_family import share_reply
 from ivr.db.models import CaseEventKind, CaseStatus
 from ivr.db.workflow_models import (
     CaseAssignment,
@@ -74,7 +76,7 @@ async def approve_extension(
         new = extended_due(await ctx.calendar(), old, request.days)
         for row in ctx.current:  # co-handlers work to the same deadline
             row.reply_due = new
-        _decide(request, Decision.APPROVED, ctx, remark)
+        decide(request, Decision.APPROVED, ctx, remark)
         request.new_due = new
         after = {"reply_due": new, "days": request.days}
         ctx.record(
@@ -96,7 +98,7 @@ async def deny_extension(
     why = inputs.reason(reason, "驳回理由")
     async with taking(sm, case_id, Action.DENY_EXTENSION, actor, at, rules) as ctx:
         request = _pending(ctx)
-        _decide(request, Decision.DENIED, ctx, why)
+        decide(request, Decision.DENIED, ctx, why)
         ctx.record(CaseEventKind.EXTENSION_DENIED, after={"days": request.days}, note=why)
         return await ctx.view()
 
@@ -148,12 +150,16 @@ async def reply(
         ctx.session.add(_reply_row(desk, answer, actor, at))
         desk.replied_at = at
         if ctx.pending is not None:  # replied in time after all: nothing left to decide
-            _decide(ctx.pending, Decision.VOID, ctx, "已回复，延期申请作废")
+            decide(ctx.pending, Decision.VOID, ctx, "已回复，延期申请作废")
         before = {"status": ctx.case.status}
         ctx.case.status = CaseStatus.REPLIED.value
-        after: dict[str, object] = {"status": ctx.case.status, "department": desk.department}
-        after |= {"result": answer.result, "handler": answer.handler}
-        after |= {"handled_on": answer.handled_on, "late": at > desk.reply_due}
+        given: dict[str, object] = {"department": desk.department, "result": answer.result}
+        given |= {"handler": answer.handler, "handled_on": answer.handled_on}
+        after = {"status": ctx.case.status, **given, "late": at > desk.reply_due}
+        # 并单: every caller merged into this case gets the reply, and its follow-up call
+        shared = await share_reply(ctx, given)
+        if shared:
+            after["shared_with"] = shared
         ctx.record(CaseEventKind.REPLIED, before=before, after=after)
         return await ctx.view()
 
@@ -180,6 +186,7 @@ def _pending(ctx: Context) -> ExtensionRequest:
     return ctx.pending
 
 
-def _decide(request: ExtensionRequest, decision: Decision, ctx: Context, note: str | None) -> None:
+def decide(request: ExtensionRequest, decision: Decision, ctx: Context, note: str | None) -> None:
+    """Settle an extension request as the move's actor, now."""
     request.decision, request.decision_note = decision.value, note
     request.decided_by, request.decided_at = ctx.actor.username, ctx.at

@@ -111,10 +111,22 @@ class Context:
         note: str | None = None,
     ) -> None:
         """The move's audit entry; touching the case bumps its version for every reader."""
-        self.case.updated_at = self.at
+        self.record_on(self.case, kind, before=before, after=after, note=note)
+
+    def record_on(
+        self,
+        case: Case,
+        kind: CaseEventKind,
+        *,
+        before: Mapping[str, object] | None = None,
+        after: Mapping[str, object] | None = None,
+        note: str | None = None,
+    ) -> None:
+        """An audit entry of the move on `case`, which may be another case it changes (并单)."""
+        case.updated_at = self.at
         self.session.add(
             CaseEvent(
-                case_id=self.case.id,
+                case_id=case.id,
                 at=self.at,
                 actor=self.actor.username,
                 kind=kind.value,

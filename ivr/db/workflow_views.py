@@ -1,6 +1,7 @@
 """What the workflow's pages read: a case's whole file, a department's desk, the office's
 board. Snapshots, not tied to a session; masking for the viewer is the web layer's job
-(ivr.web.workflow_json)."""
+(ivr.web.workflow_json). A merged case's file carries its main case and that case's
+replies (the answer its caller is given); a main case's file lists the cases merged into it."""
 
 from __future__ import annotations
 
@@ -97,8 +98,9 @@ class NoteView:
 
 @dataclasses.dataclass(frozen=True)
 class ReplyView:
-    """A formal reply."""
+    """A formal reply (`case_id`: the main case's, for a merged case given its reply)."""
 
+    case_id: int
     department: str
     round: int
     result: str
@@ -146,6 +148,8 @@ class CaseFile:
     surveys: tuple[SurveyView, ...]
     events: tuple[EventView, ...]
     allowed: tuple[Action, ...]
+    main: CaseView | None = None  # 并单: the case this one is merged into
+    merged: tuple[CaseView, ...] = ()  # 并单: the cases merged into this one
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,15 +180,23 @@ async def case_file(
         ctx = await load(session, case_id, actor, at, rules, lock=False)
         allowed = tuple(allowed_actions(actor.party, ctx.situation()))
         view = (await cases.views_in(session, select(Case).where(Case.id == case_id)))[0]
+        main_id = ctx.case.merged_into_id
+        main = await cases.view_in(session, main_id) if main_id is not None else None
+        merged = select(Case).where(Case.merged_into_id == case_id).order_by(Case.id)
+        replies = await _rows(session, CaseReply, case_id, ReplyView)
+        if main_id is not None:
+            replies += await _rows(session, CaseReply, main_id, ReplyView)
         return CaseFile(
             case=view,
             assignments=await _rows(session, CaseAssignment, case_id, AssignmentView),
             extensions=await _rows(session, ExtensionRequest, case_id, ExtensionView),
             notes=await _rows(session, ProgressNote, case_id, NoteView),
-            replies=await _rows(session, CaseReply, case_id, ReplyView),
+            replies=replies,
             surveys=await _rows(session, CaseSurvey, case_id, SurveyView),
             events=await _rows(session, CaseEvent, case_id, EventView),
             allowed=allowed,
+            main=main,
+            merged=tuple(await cases.views_in(session, merged)),
         )
 
 

@@ -16,11 +16,13 @@ from ivr.web import (
     agent_socket,
     api,
     assets,
+    callbacks_api,
     cases_api,
     duty_api,
     duty_pages,
     followup_api,
     login,
+    mailbox_public,
     pages,
     presence,
     urging_api,
@@ -118,6 +120,7 @@ def _add_console(
     presence.add_routes(router)
     cases_api.add_routes(router)
     work_queue.add_routes(router)
+    callbacks_api.add_routes(router)
     wallboard.add_routes(router)
     duty_api.add_routes(router)
     duty_pages.add_routes(router)
@@ -126,6 +129,7 @@ def _add_console(
     followup_api.add_routes(router)
     urging_api.add_routes(router)
     urging_pages.add_routes(router)
+    mailbox_public.add_routes(router)
     agent_socket.add_routes(app)
 
 

@@ -19,7 +19,11 @@ POST /api/workflow/cases/{id}/follow-up        office   {resolved, satisfaction,
                                                citizen_words?, override_reason?}
 POST /api/workflow/cases/{id}/reopen           office   {citizen_words, department?, reason?}
 POST /api/workflow/cases/{id}/archive          office                     {reason?}
-(departments and the catalogue: ivr.web.workflow_catalogue_api)
+POST /api/workflow/cases/{id}/merge            office   {into: id or case number, version?,
+                                               into_version?, reason?}  (并单)
+POST /api/workflow/cases/{id}/unmerge          office                     {reason}
+(departments and the catalogue: ivr.web.workflow_catalogue_api; the duplicates suggested
+for a case: ivr.web.merge_api)
 
 Each move answers with the case's new file. Errors, as `{"error": ...}`: 400 a missing or
 bad field (no reply result, 11 extension days, an unknown department), 403 not this role's
@@ -36,13 +40,13 @@ from typing import Any
 
 from aiohttp import web
 
-from ivr.db import workflow, workflow_views
+from ivr.db import merging, workflow, workflow_views
 from ivr.db import workflow_close as closing
 from ivr.db import workflow_handling as handling
 from ivr.db.models import Role
 from ivr.db.workflow_state import Actor
 from ivr.errors import RecordNotFound, StaleEdit, ValidationError
-from ivr.web import workflow_catalogue_api
+from ivr.web import merge_api, workflow_catalogue_api
 from ivr.web.cases_api import path_id
 from ivr.web.guard import Handler, logged_in, require_role
 from ivr.web.state import clock_key, db_key, policy_key
@@ -62,6 +66,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     for path, handler in MOVES.items():
         router.add_post(PREFIX + path, handler)
     workflow_catalogue_api.add_routes(router)
+    merge_api.add_routes(router)
 
 
 def rules_of(request: web.Request) -> WorkflowRules:
@@ -184,4 +189,8 @@ MOVES: dict[str, Handler] = {
         move(closing.reopen, "citizen_words", "department", "co", "reason")
     ),
     "/archive": require_role(OFFICE)(move(closing.archive, "reason")),
+    "/merge": require_role(OFFICE)(
+        move(merging.merge, "into", "version", "into_version", "reason")
+    ),
+    "/unmerge": require_role(OFFICE)(move(merging.unmerge, "reason")),
 }

@@ -39,6 +39,11 @@ def move_forms(
         Action.FOLLOW_UP: _follow_up_fields,
         Action.REOPEN: lambda: _reopen_fields(departments),
         Action.ARCHIVE: lambda: _area("reason", "归档说明（未回访或未交办时必填）", required=False),
+        Action.MERGE: lambda: (
+            _line("into", "并入主工单（工单编号）")
+            + _area("reason", "并单说明（可不填）", required=False)
+        ),
+        Action.UNMERGE: lambda: _area("reason", "取消并单理由"),
     }
     forms = []
     for value in allowed:
@@ -63,6 +68,8 @@ _PATHS = {
     Action.FOLLOW_UP: "follow-up",
     Action.REOPEN: "reopen",
     Action.ARCHIVE: "archive",
+    Action.MERGE: "merge",
+    Action.UNMERGE: "unmerge",
 }
 
 

@@ -3,7 +3,9 @@
 The case goes through `ivr.web.case_json.case_json`, so a whistleblower's identity is
 masked exactly as everywhere else (a department never sees it). For a masked viewer the
 free text the workflow adds (the citizen's words on a rework, notes, reasons) is redacted
-the same way as the summary, and the audit trail shows no before/after values.
+the same way as the summary, and the audit trail shows no before/after values. The cases
+of a merge (并单) are shown briefly, as in a list: number, status, summary, address, never
+their callers.
 """
 
 from __future__ import annotations
@@ -188,6 +190,8 @@ def file_json(found: CaseFile, viewer: UserView, now: datetime) -> dict[str, Any
             {**_plain(vars_of(s)), "citizen_words": text(s.citizen_words)} for s in found.surveys
         ],
         "timeline": _timeline(found.events, viewer, text),
+        "merged_into": brief_json(found.main, viewer) if found.main else None,
+        "merged_cases": [brief_json(case, viewer) for case in found.merged],
         "allowed": [action.value for action in found.allowed],
         "allowed_labels": {action.value: ACTION_LABELS[action] for action in found.allowed},
     }

@@ -6,6 +6,7 @@ GET /workflow/dispatch     the office's 交办台: lists to work through and the
 
 A department sees only cases it has a part in (404 for any other, as for one that does
 not exist) and never a whistleblower's identity: pages are rendered from the API's JSON.
+A case's page shows its merges (并单); the office's also the cases it may duplicate.
 The forms work through /api/workflow/... (workflow.js, with the CSRF header).
 """
 
@@ -13,16 +14,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from typing import Any
 
 from aiohttp import web
 
 from ivr.cases.taxonomy import load_taxonomy
 from ivr.db import workflow_catalogue as catalogue
 from ivr.db import workflow_views
-from ivr.db.models import Role
+from ivr.db.models import CaseStatus, Role
 from ivr.web.cases_api import path_id
 from ivr.web.guard import logged_in, require_role
 from ivr.web.html import page
+from ivr.web.merge_api import duplicates_json
+from ivr.web.merge_render import duplicates_section, merged_cases, merged_into_notice
 from ivr.web.pages import user_bar
 from ivr.web.state import clock_key, db_key
 from ivr.web.workflow_api import current_file, rules_of
@@ -40,6 +44,7 @@ from ivr.web.workflow_render import (
     timeline,
 )
 
+DONE = frozenset({CaseStatus.DRAFT.value, CaseStatus.ARCHIVED.value, CaseStatus.MERGED.value})
 SCRIPTS = ("workflow.js",)
 STYLES = ("workflow.css",)
 STATUS_LINES = (
@@ -90,10 +95,14 @@ async def case_page(request: web.Request) -> web.StreamResponse:
         today=app[clock_key]().astimezone(zone).date(),
         max_days=rules.policy.max_extension_working_days,
     )
+    office = user.role is Role.OFFICE
     body = "\n".join(
         [
             _nav(user.role) + STATUS_LINES,
+            merged_into_notice(found),
             facts(found, zone, categories),
+            await _duplicates(request, found) if office else "",
+            merged_cases(found, zone, links=office),
             section("handling", "办理", forms),
             section("parts", "交办情况", assignments(found, zone)),
             records(found, zone),
@@ -140,6 +149,15 @@ async def _suggestion(
     entries = await catalogue.catalogue(request.config_dict[db_key])
     entry = next((e for e in entries if e.category == case["category"]), None)
     return catalogue.suggestion(str(case["department"]), entry, set(active))
+
+
+async def _duplicates(request: web.Request, found: Mapping[str, Any]) -> str:
+    # Only a case that may still be merged, or be merged into, has duplicates to offer.
+    case = found["case"]
+    if case["status"] in DONE or found.get("merged_into"):
+        return ""
+    suggestions = await duplicates_json(request, int(case["id"]))
+    return duplicates_section(case, suggestions, rules_of(request).zone)
 
 
 def _nav(role: Role) -> str:

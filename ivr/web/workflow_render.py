@@ -109,8 +109,12 @@ def facts(found: Json, zone: tzinfo, categories: Mapping[str, str]) -> str:
 def assignments(found: Json, zone: tzinfo) -> str:
     """Every department's part, round by round."""
     rows = []
+    latest = max((part["round"] for part in found["assignments"]), default=0)
+    merged = bool(found.get("merged_into"))
     for part in found["assignments"]:
-        state = _part_state(part, zone)
+        # a merged case's last round ended with the merge (the main case's work answers it)
+        ended = merged and part["round"] == latest and part.get("withdrawn_at")
+        state = "已并单，撤回" if ended else _part_state(part, zone)
         rows.append(
             f'<tr class="{"is-current" if part["current"] else "is-past"}">'
             + cell(part["round"])

@@ -9,4 +9,5 @@ deadlines    DeadlinePolicy: when a department must accept, reply, may return or
 transitions  who may do what from which status, and the status that follows
 inputs       the checks on what people type: reasons, replies, extension days, surveys
 rules        WorkflowRules: the policy, the hours and the settings the workflow runs by
+merge_rules  并单: which case may be merged into which (flat: a main case is never merged)
 """

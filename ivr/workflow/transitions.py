@@ -6,13 +6,16 @@
                               ▼  │                      ▼  │        followed_up ─archive→ archived
                             returned ─redispatch→ dispatched
     replied / followed_up ─reopen (重新办理)→ dispatched, to the same department
+    registered / dispatched / handling / returned ─merge (并单)→ merged ─unmerge→ registered
 
 The office dispatches (agents too when the settings allow), decides returns and
 extensions, records follow-ups, reopens and archives; a department accepts, returns,
 asks for an extension, writes notes and replies on its own current assignment (returns,
 extensions and the reply are the lead department's); the system (the follow-up call)
-records follow-ups and reopens. Archived cases are read-only. `refusal` is pure: the
-repository builds the `Situation` from the database and asks.
+records follow-ups and reopens. The office merges duplicates (并单) into a main case and
+may undo it while the merged case waits (ivr.workflow.merge_rules checks the main case).
+Archived cases are read-only. `refusal` is pure: the repository builds the `Situation` from
+the database and asks.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ class Action(enum.StrEnum):
     FOLLOW_UP = "follow_up"  # 回访结果
     REOPEN = "reopen"  # 重新办理
     ARCHIVE = "archive"  # 归档
+    MERGE = "merge"  # 并单: handled as part of another case from now on
+    UNMERGE = "unmerge"  # 取消并单
 
 
 ACTION_LABELS = {
@@ -73,6 +78,8 @@ ACTION_LABELS = {
     Action.FOLLOW_UP: "登记回访结果",
     Action.REOPEN: "重新办理",
     Action.ARCHIVE: "归档",
+    Action.MERGE: "并单",
+    Action.UNMERGE: "取消并单",
 }
 
 
@@ -132,9 +139,12 @@ class Situation:
 
 
 # Which party may take an action from which statuses; the details come after.
-OPEN = frozenset({S.REGISTERED, S.DISPATCHED, S.HANDLING, S.RETURNED, S.REPLIED, S.FOLLOWED_UP})
+OPEN = frozenset(
+    {S.REGISTERED, S.DISPATCHED, S.HANDLING, S.RETURNED, S.REPLIED, S.FOLLOWED_UP, S.MERGED}
+)
 WORKING = frozenset({S.DISPATCHED, S.HANDLING})
 CLOSING = frozenset({S.REPLIED, S.FOLLOWED_UP})
+MERGEABLE = frozenset({S.REGISTERED, S.DISPATCHED, S.HANDLING, S.RETURNED})
 Who = Mapping[Party, frozenset[CaseStatus]]
 RULES: Mapping[Action, Who] = {
     Action.DISPATCH: {
@@ -153,6 +163,9 @@ RULES: Mapping[Action, Who] = {
     Action.FOLLOW_UP: {Party.OFFICE: frozenset({S.REPLIED}), Party.SYSTEM: frozenset({S.REPLIED})},
     Action.REOPEN: {Party.OFFICE: CLOSING, Party.SYSTEM: CLOSING},
     Action.ARCHIVE: {Party.OFFICE: frozenset({S.REGISTERED, S.REPLIED, S.FOLLOWED_UP})},
+    # A returned duplicate is settled by merging it as well as by re-dispatching it.
+    Action.MERGE: {Party.OFFICE: MERGEABLE},
+    Action.UNMERGE: {Party.OFFICE: frozenset({S.MERGED})},
 }
 LEAD_ONLY = frozenset({Action.RETURN, Action.REQUEST_EXTENSION, Action.REPLY})
 # Archiving before a follow-up (a question answered on the phone, a citizen never reached)
@@ -214,6 +227,8 @@ _NEXT = {
     Action.REPLY: S.REPLIED,
     Action.REOPEN: S.DISPATCHED,
     Action.ARCHIVE: S.ARCHIVED,
+    Action.MERGE: S.MERGED,
+    Action.UNMERGE: S.REGISTERED,  # its old assignments ended with the merge: dispatch anew
 }
 
 

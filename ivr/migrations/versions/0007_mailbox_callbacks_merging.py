@@ -45,6 +45,8 @@ def upgrade() -> None:
             ondelete="SET NULL",
         )
         batch.create_index("ix_cases_merged_into_id", ["merged_into_id"])
+        # a citizen's look-up finds the case by the code's hash; NULLs never collide
+        batch.create_unique_constraint("uq_cases_query_code_hash", ["query_code_hash"])
     op.create_table(
         "public_requests",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -80,6 +82,7 @@ def downgrade() -> None:
     op.drop_table("callback_attempts")
     op.drop_table("public_requests")
     with op.batch_alter_table("cases") as batch:
+        batch.drop_constraint("uq_cases_query_code_hash", type_="unique")
         batch.drop_index("ix_cases_merged_into_id")
         batch.drop_constraint("fk_cases_merged_into_id_cases", type_="foreignkey")
         batch.drop_column("merged_into_id")
