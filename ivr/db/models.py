@@ -210,6 +210,11 @@ class Case(Base):
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("cases.id", ondelete="SET NULL"), index=True
     )
+    # 知识库: the article an agent answered a consultation (咨询) with, at first contact
+    kb_article_id: Mapped[int | None] = mapped_column(
+        ForeignKey("kb_articles.id", ondelete="SET NULL"), index=True
+    )
+    first_contact_resolved: Mapped[bool] = mapped_column(default=False)
     # The agent working a draft from the work queue (one claim per draft, one per agent).
     claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
     claimed_at: Mapped[datetime | None]

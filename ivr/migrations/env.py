@@ -16,6 +16,7 @@ from ivr.db import (
     channel_models,  # noqa: F401 (its tables belong to the metadata)
     console_models,  # noqa: F401 (its tables belong to the metadata)
     duty_models,  # noqa: F401 (its tables belong to the metadata)
+    insight_models,  # noqa: F401 (its tables belong to the metadata)
     lease,  # noqa: F401 (its tables belong to the metadata)
     urging_models,  # noqa: F401 (its tables belong to the metadata)
     workflow_models,  # noqa: F401 (its tables belong to the metadata)
