@@ -31,6 +31,7 @@ from ivr.services import Services, utc_now
 from ivr.settings import Settings
 from ivr.speech.asr import Transcriber
 from ivr.speech.audiosocket import AudioSocketServer
+from ivr.web import form_token
 from ivr.web.app import make_app
 from ivr.web.pop_bus import PopBus
 from ivr.web.presence import Telephony
@@ -69,6 +70,7 @@ class IvrRuntime:
     async def __aenter__(self) -> IvrRuntime:
         s = self.settings
         rules = WorkflowRules.from_settings(s)  # a bad deadline figure stops us before anything
+        form_token.form_secret(s)  # and so does a state dir the mailbox's secret cannot be in
         await upgrade_database(s.database_url)
         self.engine = make_engine(s.database_url)
         db = make_sessionmaker(self.engine)

@@ -19,6 +19,7 @@ from ivr.db.callback_attempts import Target
 from ivr.db.callback_views import AttemptView, get_attempt
 from ivr.db.calls import Sessions
 from ivr.db.channel_models import CallbackOutcome
+from ivr.dialplans import variables
 from ivr.errors import AmiError
 from ivr.handlers.agent_presence import AmiLink
 from ivr.settings import Settings
@@ -28,9 +29,9 @@ log = structlog.get_logger(__name__)
 CALLBACK_CONTEXT = "callback"
 USER_EVENT = "IvrCallback"
 # channel variables the [callback] context reads (asterisk-config/extensions.conf)
-ATTEMPT_VAR = "IVR_CALLBACK_ID"
-DIAL_VAR = "IVR_CALLBACK_DIAL"
-RING_VAR = "IVR_CALLBACK_RING"
+ATTEMPT_VAR = variables.CALLBACK_ID
+DIAL_VAR = variables.CALLBACK_DIAL
+RING_VAR = variables.CALLBACK_RING
 AGENT_RING_SECONDS = 20
 # the agent's phone shows the hotline, never the number: a reporter's may be masked for them
 CALLER_ID = '"12345" <12345>'

@@ -98,10 +98,10 @@ async def unmerge(
         before = {"status": ctx.case.status, "merged_into": main_label}
         ctx.case.status, ctx.case.merged_into_id = S.REGISTERED.value, None
         after = {"status": ctx.case.status, "merged_into": None}
-        ctx.record(K.STATUS_CHANGED, before=before, after=after, note=f"取消并单：{why}")
+        ctx.record(K.UNMERGED, before=before, after=after, note=f"取消并单：{why}")
         if main is not None:
             note = f"工单 {label(ctx.case)} 取消并单：{why}"
-            ctx.record_on(main, K.STATUS_CHANGED, after={"unmerged": label(ctx.case)}, note=note)
+            ctx.record_on(main, K.UNMERGED, after={"unmerged": label(ctx.case)}, note=note)
         return await ctx.view()
 
 

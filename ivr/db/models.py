@@ -148,6 +148,7 @@ class CaseEventKind(enum.StrEnum):
     # 并单: duplicates of one problem handled as one case
     MERGED = "merged"  # this case joined another one (merged_into_id)
     MERGE_RECEIVED = "merge_received"  # another case joined this one
+    UNMERGED = "unmerged"  # 取消并单: handled on its own again (on both cases)
     # 漏接回拨: an agent called an abandoned caller back
     CALLBACK_PLACED = "callback_placed"
     CALLBACK_RESULT = "callback_result"

@@ -4,6 +4,10 @@ CASE_ID = "IVR_CASE_ID"  # set once the case draft exists; AMI events carry it (
 ROUTE = "IVR_ROUTE"  # where the dialplan sends the call after AGI: `queue` or `leader`
 FALLBACK = "IVR_FALLBACK"  # "1" when AGI failed and the dialplan went straight to the queue
 LEADER_RESULT = "IVR_LEADER_RESULT"  # QUEUESTATUS when the leader's desk did not answer
+# 漏接回拨 ([callback] context): the attempt, whom to dial and for how long
+CALLBACK_ID = "IVR_CALLBACK_ID"
+CALLBACK_DIAL = "IVR_CALLBACK_DIAL"
+CALLBACK_RING = "IVR_CALLBACK_RING"
 
 ROUTE_QUEUE = "queue"
 ROUTE_LEADER = "leader"

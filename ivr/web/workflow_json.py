@@ -69,6 +69,7 @@ INTAKE_LABELS = {
     K.CALLBACK_RESULT: "回拨结果",
     K.MERGED: "并入工单",
     K.MERGE_RECEIVED: "合并来单",
+    K.UNMERGED: "取消并单",
 }
 _LABELS_BY_VALUE = {kind.value: label for kind, label in EVENT_LABELS.items()}
 _OFFICE_LABELS = {kind.value: label for kind, label in INTAKE_LABELS.items()} | _LABELS_BY_VALUE
