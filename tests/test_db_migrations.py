@@ -150,3 +150,45 @@ async def test_unreachable_database_is_a_config_error_without_the_password() -> 
     with pytest.raises(ConfigError, match="cannot migrate the database") as raised:
         await upgrade_database("postgresql+asyncpg://nobody:s3cret@127.0.0.1:1/none")
     assert "s3cret" not in str(raised.value)
+
+
+async def test_upgrading_a_database_in_use_keeps_every_case_and_its_history(
+    empty_database_url: str,
+) -> None:
+    # 0007 and 0008 rebuild `cases` on SQLite (copy, drop, rename): with foreign keys
+    # enforced, dropping it would cascade into the audit trail and unlink the calls
+    engine = make_engine(empty_database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.upgrade(migrate.alembic_config(sync), "0006"))
+            await conn.execute(text(_A_CASE), {"at": datetime(2031, 3, 3, 2)})
+            await conn.execute(text(_ITS_EVENT), {"at": datetime(2031, 3, 3, 2)})
+            await conn.execute(text(_ITS_CALL), {"at": datetime(2031, 3, 3, 2)})
+    finally:
+        await engine.dispose()
+    await upgrade_database(empty_database_url)
+    engine = make_engine(empty_database_url)
+    try:
+        async with engine.connect() as conn:
+            events = await conn.scalar(text("SELECT count(*) FROM case_events WHERE case_id = 1"))
+            linked = await conn.scalar(text("SELECT case_id FROM calls WHERE uniqueid = 'u-1'"))
+            number = await conn.scalar(text("SELECT number FROM cases WHERE id = 1"))
+    finally:
+        await engine.dispose()
+    assert (number, events, linked) == ("20310303-0001", 1, 1)
+
+
+_A_CASE = """
+INSERT INTO cases (id, number, status, channel, caller_number, transcript,
+    transcript_available, category, department, priority, summary, whistleblower, abandoned,
+    needs_callback, leader_handled, version, created_at, updated_at)
+VALUES (1, '20310303-0001', 'registered', 'phone', '13800000000', '路灯坏了', true, 'urban',
+    '市城管执法局', 'normal', '路灯坏了', false, false, false, false, 1, :at, :at)
+"""
+_ITS_EVENT = """
+INSERT INTO case_events (case_id, at, actor, kind) VALUES (1, :at, 'agent', 'registered')
+"""
+_ITS_CALL = """
+INSERT INTO calls (uniqueid, started_at, stage, via_fallback, outcome, needs_callback, case_id)
+VALUES ('u-1', :at, 'ended', false, 'answered', false, 1)
+"""

@@ -56,7 +56,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     """An async engine for the URL, with SQLite tuned for several writers."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
@@ -64,7 +64,7 @@ def make_engine(url: str) -> AsyncEngine:
         raise ConfigError(f"database {backend!r} is not supported: use sqlite or postgresql")
     if backend == "postgresql":
         return create_async_engine(parsed, pool_pre_ping=True)
-    return _sqlite_engine(parsed)
+    return _sqlite_engine(parsed, foreign_keys=foreign_keys)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -78,26 +78,35 @@ def dialect_insert(session: AsyncSession, table: Any) -> Insert:
     return postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
 
 
-def _sqlite_engine(url: URL) -> AsyncEngine:
+def _sqlite_engine(url: URL, *, foreign_keys: bool) -> AsyncEngine:
     if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
         raise ConfigError(f"SQLite {sqlite3.sqlite_version} is too old: 3.35 or newer is needed")
     if url.database and url.database != ":memory:" and not url.query.get("uri"):
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url)
-    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+    on_connect = _on_sqlite_connect if foreign_keys else _on_sqlite_connect_for_migrations
+    event.listen(engine.sync_engine, "connect", on_connect)
     event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
     return engine
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any, foreign_keys: bool = True) -> None:
     # SQLAlchemy, not the sqlite3 module, decides when transactions begin (see below).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # busy_timeout first: switching to WAL needs a lock another process may hold.
     cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.close()
+
+
+def _on_sqlite_connect_for_migrations(dbapi_connection: Any, record: Any) -> None:
+    # A migration that rebuilds a table (alembic's batch mode: copy, drop, rename) must not
+    # have SQLite cascade the DROP into every row that references the table; the pragma
+    # cannot change inside a transaction, so it is off from the connection's start, and
+    # ivr.db.migrate checks the references itself before committing.
+    _on_sqlite_connect(dbapi_connection, record, foreign_keys=False)
 
 
 def _on_sqlite_begin(conn: Connection) -> None:

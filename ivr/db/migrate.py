@@ -56,7 +56,7 @@ async def upgrade_database(url: str) -> None:
 
 
 async def _upgrade_with_engine(url: str) -> None:
-    engine = make_engine(url)
+    engine = make_engine(url, foreign_keys=False)  # see _check_references
     try:
         async with engine.begin() as conn:
             await conn.run_sync(_upgrade)
@@ -84,3 +84,15 @@ def _upgrade(connection: Connection) -> None:
         # Held until commit: concurrent starters wait, then find the schema at head.
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ADVISORY_LOCK_KEY})")
     command.upgrade(alembic_config(connection), "head")
+    if connection.dialect.name == "sqlite":
+        _check_references(connection)
+
+
+def _check_references(connection: Connection) -> None:
+    # SQLite migrates with foreign keys off (a table rebuild would otherwise cascade its
+    # DROP into the rows that reference it): what it would have enforced is checked here,
+    # inside the migration's transaction, so a broken reference rolls the upgrade back.
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        shown = ", ".join(f"{row[0]} row {row[1]} → {row[2]}" for row in broken[:5])
+        raise ConfigError(f"the migration left broken references: {shown}")
