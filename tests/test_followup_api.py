@@ -5,12 +5,13 @@ tests/test_followup_asterisk.py): who may call, what can be called, the manual l
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
-from ivr.db import cases
+from ivr.db import cases, followups
 from ivr.db.models import Role
 from ivr.handlers.agent_presence import AgentPresence
 from ivr.services import utc_now
@@ -49,13 +50,21 @@ async def test_the_office_calls_back_and_unanswered_calls_are_counted(
     assert sent["Channel"] == "PJSIP/13900001234@trunk" and sent["Context"] == "followup"
     assert sent["Variable"] == [f"IVR_CASE_ID={case_id}"]
 
+    # the survey is still going on: a second click must not ring the citizen again
+    again = await client.post(path, headers={"X-CSRF-Token": csrf})
+    assert again.status == 409 and len(ami.sent) == 1
+    # the citizen hangs up without answering (the survey flow notes it); two more tries fail
+    await followups.note_unanswered(
+        db_sessionmaker, case_id, at=datetime.now(UTC), reason="hung up during the survey"
+    )
     ami.answer = False
-    for _ in range(3):
+    for _ in range(2):
         refused = await client.post(path, headers={"X-CSRF-Token": csrf})
         assert refused.status == 200 and not (await refused.json())["answered"]
     listed = await (await client.get("/api/followups")).json()
     mine = next(item for item in listed["items"] if item["id"] == case_id)
-    assert (mine["unanswered_calls"], mine["manual"]) == (3, True)
+    assert (mine["calls"], mine["unanswered_calls"]) == (3, 3)
+    assert (mine["manual"], mine["next_call_at"]) == (True, None), "three calls: by hand now"
 
 
 async def test_only_replied_cases_with_a_number_are_called(

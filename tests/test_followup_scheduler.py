@@ -33,9 +33,12 @@ SETTINGS: Settings = load_settings(environ={}).with_overrides(
 REPLIED = bj("2031-03-03", 16)  # a Monday afternoon
 
 
-def scheduler(sm: Sessions, ami: FakeAmi, holder: str = "p1") -> FollowUpScheduler:
-    """A scheduler with the test's stand-in for AMI."""
-    return FollowUpScheduler(sm, ami, SETTINGS, holder=holder)
+def scheduler(
+    sm: Sessions, ami: FakeAmi, holder: str = "p1", survey_timeout: float = 0.1
+) -> FollowUpScheduler:
+    """A scheduler with the test's stand-in for AMI (an answered call's survey, which
+    nobody runs here, holds the line for `survey_timeout` seconds)."""
+    return FollowUpScheduler(sm, ami, SETTINGS, holder=holder, survey_timeout=survey_timeout)
 
 
 def rung(ami: FakeAmi) -> list[str]:
@@ -132,6 +135,29 @@ async def test_lines_limit_the_calls_at_once(own_sessionmaker: Sessions) -> None
     assert await job.run_once(bj("2031-03-04", 9, 32)) == 1
     await job.idle()
     assert len(ami.sent) == 3
+
+
+async def test_a_line_stays_taken_until_the_survey_is_over(own_sessionmaker: Sessions) -> None:
+    sm, ami = own_sessionmaker, FakeAmi()
+    first = await replied_case_in(sm, SETTINGS, "13800000031", now=REPLIED)
+    for n in (2, 3):
+        await replied_case_in(sm, SETTINGS, f"1380000003{n}", now=REPLIED)
+    job = scheduler(sm, ami, survey_timeout=60)
+    assert await job.run_once(bj("2031-03-04", 9, 30)) == 2, "two lines, both answered"
+    await asyncio.sleep(0.3)
+    assert await job.run_once(bj("2031-03-04", 9, 31)) == 0, "both citizens in their survey"
+    # the first citizen hangs up mid-survey (the flow notes it): that line is free again
+    await followups.note_unanswered(
+        sm, first, at=bj("2031-03-04", 9, 32), reason="hung up during the survey"
+    )
+    await asyncio.sleep(2.5)
+    assert await job.run_once(bj("2031-03-04", 9, 33)) == 1
+    for _ in range(50):  # the new call claims its attempt, then rings
+        if len(ami.sent) == 3:
+            break
+        await asyncio.sleep(0.1)
+    assert [fields["Channel"] for fields in ami.sent][-1] == "Local/13800000033@citizen-sim/n"
+    await job.finish()
 
 
 class SlowAmi(FakeAmi):

@@ -197,6 +197,32 @@ async def test_a_merge_ends_the_duplicates_work_and_audits_both_cases(family: Fa
     assert await status(sm, third) == (S.MERGED, main)
 
 
+async def test_every_department_that_worked_on_it_lets_the_merged_case_go(
+    family: Family,
+) -> None:
+    sm = family.sm
+    child = await family.working(family.other, summary="路灯不亮好几天")
+    reply = {"result": "已修复", "handler": "张工", "handled_on": "2031-03-03"}
+    await handling.reply(sm, child, actor=desk_of(family.other), at=MONDAY, rules=RULES, **reply)
+    # the citizen is unhappy and the office sends the rework to another department
+    await closing.reopen(
+        sm,
+        child,
+        actor=OFFICE,
+        at=MONDAY,
+        rules=RULES,
+        citizen_words="又坏了",
+        department=family.lead,
+        reason="线路归城管维护",
+    )
+    main = await family.case(summary="人民路路灯坏了")
+    await family.merge(child, main, reason="同一路灯")
+    for department in (family.other, family.lead):  # the first round's and the rework's
+        assert child not in [i.case.id for i in await department_desk(sm, department)]
+        with pytest.raises(RecordNotFound):
+            await case_file(sm, child, actor=desk_of(department), at=MONDAY, rules=RULES)
+
+
 async def test_refused_merges_leave_nothing_behind(family: Family) -> None:
     sm = family.sm
     main, child = await family.working(), await family.case()

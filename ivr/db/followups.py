@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,7 @@ from ivr.followup.schedule import PendingFollowUp
 DIALLABLE = re.compile(r"^\+?[0-9]{3,20}$")
 SYSTEM = "followup"
 BATCH = 5000  # replied cases read per run; a center has far fewer waiting at once
+CALL_LASTS = timedelta(minutes=6)  # ringing plus a survey, at most: a call older is over
 
 K = CaseEventKind
 
@@ -45,20 +46,25 @@ async def pending(sm: Sessions) -> list[tuple[Case, PendingFollowUp]]:
     query = select(Case, replied_at).where(Case.status == CaseStatus.REPLIED.value)
     async with sm() as session:
         rows = (await session.execute(query.order_by(Case.id).limit(BATCH))).all()
-        calls = await _calls(session)
-    found = []
-    for case, at in rows:
-        since = at or case.updated_at  # a reply recorded without its entry: its last change
-        round_calls = sorted(call for call in calls[case.id] if call >= since)
-        item = PendingFollowUp(
-            case_id=case.id,
-            replied_at=since,
-            attempts=len(round_calls),
-            last_attempt_at=round_calls[-1] if round_calls else None,
-            diallable=number_to_call(case) is not None,
-        )
-        found.append((case, item))
+        entries = await _call_entries(session)
+    found = [(case, _round_of(case, at or case.updated_at, entries)) for case, at in rows]
     return sorted(found, key=lambda pair: (pair[1].replied_at, pair[1].case_id))
+
+
+def _round_of(
+    case: Case, since: datetime, entries: dict[tuple[int, str], list[datetime]]
+) -> PendingFollowUp:
+    # `since`: the latest reply (or, for a reply recorded without its entry, the last change)
+    calls = sorted(at for at in entries[case.id, K.FOLLOW_UP_CALLED.value] if at >= since)
+    missed = [at for at in entries[case.id, K.FOLLOW_UP_UNANSWERED.value] if at >= since]
+    return PendingFollowUp(
+        case_id=case.id,
+        replied_at=since,
+        attempts=len(calls),
+        last_attempt_at=calls[-1] if calls else None,
+        diallable=number_to_call(case) is not None,
+        unanswered=len(missed),
+    )
 
 
 async def claim_call(
@@ -67,8 +73,9 @@ async def claim_call(
     """Note the next call on the case and return the number to ring.
 
     `seen_attempts` is what the caller read before deciding to call: when another process
-    has placed a call since, ClaimConflict. ValidationError when the case is not waiting
-    for a follow-up or has no number to call."""
+    has placed a call since, ClaimConflict; without it (the office's button) a call still
+    going on is the conflict. ValidationError when the case is not waiting for a follow-up
+    or has no number to call."""
     async with sm.begin() as session:
         case = await lock_case(session, case_id)
         if case.status != CaseStatus.REPLIED:
@@ -81,8 +88,32 @@ async def claim_call(
             raise ValidationError(f"case {case_id} has no number to call back ({shown!r})")
         if seen_attempts is not None and await _round_calls(session, case) != seen_attempts:
             raise ClaimConflict(f"case {case_id}: a follow-up call was placed meanwhile")
+        if seen_attempts is None and await _going_on(session, case_id, at):
+            raise ClaimConflict(f"case {case_id}: a follow-up call to the citizen is going on")
         note(session, case_id, K.FOLLOW_UP_CALLED, at, {"number": number})
     return number
+
+
+async def note_unanswered(sm: Sessions, case_id: int, *, at: datetime, reason: str) -> None:
+    """An attempt that reached nobody, or a citizen who left the survey unanswered."""
+    async with sm.begin() as session:
+        number = number_to_call(await lock_case(session, case_id)) or ""
+        note(session, case_id, K.FOLLOW_UP_UNANSWERED, at, {"number": number, "reason": reason})
+
+
+async def settled(sm: Sessions, case_id: int, *, since: datetime) -> bool:
+    """Whether the follow-up call placed at `since` is over: answered (the case moved on),
+    or noted unanswered or unfinished."""
+    async with sm() as session:
+        case = await session.get(Case, case_id)
+        if case is None or case.status != CaseStatus.REPLIED:
+            return True
+        query = select(func.count(CaseEvent.id)).where(
+            CaseEvent.case_id == case_id,
+            CaseEvent.kind == K.FOLLOW_UP_UNANSWERED.value,
+            CaseEvent.at >= since,
+        )
+        return bool(await session.scalar(query))
 
 
 async def round_attempts(sm: Sessions, case_id: int) -> int:
@@ -97,6 +128,22 @@ def note(
 ) -> None:
     """An audit entry of the follow-up system on the case."""
     session.add(CaseEvent(case_id=case_id, at=at, actor=SYSTEM, kind=kind.value, after=details))
+
+
+async def _going_on(session: AsyncSession, case_id: int, at: datetime) -> bool:
+    last = await session.scalar(
+        select(func.max(CaseEvent.at)).where(
+            CaseEvent.case_id == case_id, CaseEvent.kind == K.FOLLOW_UP_CALLED.value
+        )
+    )
+    if last is None or last < at - CALL_LASTS:
+        return False
+    ended = select(func.count(CaseEvent.id)).where(
+        CaseEvent.case_id == case_id,
+        CaseEvent.kind == K.FOLLOW_UP_UNANSWERED.value,
+        CaseEvent.at >= last,
+    )
+    return not await session.scalar(ended)
 
 
 async def _round_calls(session: AsyncSession, case: Case) -> int:
@@ -114,14 +161,14 @@ async def _round_calls(session: AsyncSession, case: Case) -> int:
     return int(await session.scalar(query) or 0)
 
 
-async def _calls(session: AsyncSession) -> dict[int, list[datetime]]:
-    calls: dict[int, list[datetime]] = defaultdict(list)
+async def _call_entries(session: AsyncSession) -> dict[tuple[int, str], list[datetime]]:
+    entries: dict[tuple[int, str], list[datetime]] = defaultdict(list)
+    kinds = (K.FOLLOW_UP_CALLED.value, K.FOLLOW_UP_UNANSWERED.value)
     query = (
-        select(CaseEvent.case_id, CaseEvent.at)
+        select(CaseEvent.case_id, CaseEvent.kind, CaseEvent.at)
         .join(Case, Case.id == CaseEvent.case_id)
-        .where(Case.status == CaseStatus.REPLIED.value)
-        .where(CaseEvent.kind == K.FOLLOW_UP_CALLED.value)
+        .where(Case.status == CaseStatus.REPLIED.value, CaseEvent.kind.in_(kinds))
     )
-    for case_id, at in (await session.execute(query)).all():
-        calls[case_id].append(at)
-    return calls
+    for case_id, kind, at in (await session.execute(query)).all():
+        entries[case_id, kind].append(at)
+    return entries

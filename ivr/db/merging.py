@@ -37,7 +37,7 @@ from ivr.db.merge_family import (
 )
 from ivr.db.models import Case, CaseEventKind, CaseStatus
 from ivr.db.workflow_handling import decide
-from ivr.db.workflow_models import Decision
+from ivr.db.workflow_models import CaseAssignment, Decision
 from ivr.db.workflow_state import Actor, Context, load
 from ivr.errors import StaleEdit, ValidationError
 from ivr.workflow import inputs
@@ -105,10 +105,20 @@ async def unmerge(
         return await ctx.view()
 
 
+async def _unwithdrawn(session: AsyncSession, case_id: int) -> list[CaseAssignment]:
+    query = select(CaseAssignment).where(
+        CaseAssignment.case_id == case_id, CaseAssignment.withdrawn_at.is_(None)
+    )
+    return list(await session.scalars(query))
+
+
 async def _join(ctx: Context, main: Case, note: str | None) -> None:
     case, at = ctx.case, ctx.at
     before = {"status": case.status, "department": case.department, "merged_into": None}
-    for row in ctx.current:  # the main case's departments answer for it now
+    # the main case's departments answer for it now: every department that still sees
+    # this case (its earlier rounds' too) stops seeing it
+    withdrawn = await _unwithdrawn(ctx.session, case.id)
+    for row in withdrawn:
         row.withdrawn_at = at
     if ctx.pending is not None:
         decide(ctx.pending, Decision.VOID, ctx, "已并单，延期申请作废")
@@ -118,7 +128,7 @@ async def _join(ctx: Context, main: Case, note: str | None) -> None:
         "status": case.status,
         "merged_into": label(main),
         "merged_into_id": main.id,
-        "withdrawn": [row.department for row in ctx.current],
+        "withdrawn": sorted({row.department for row in withdrawn}),
     }
     ctx.record(K.MERGED, before=before, after=after, note=note)
     received = {"merged_case": label(case), "merged_case_id": case.id}

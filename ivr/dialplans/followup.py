@@ -21,7 +21,7 @@ from typing import TypeVar
 import structlog
 
 from ivr.agi.channel import AgiChannel
-from ivr.db import workflow_close
+from ivr.db import followups, workflow_close
 from ivr.db.workflow_state import Actor
 from ivr.dialplans import variables
 from ivr.dialplans.prompting import say
@@ -78,12 +78,16 @@ class FollowUpSurvey:
     async def execute(self) -> None:
         """Ask, record the answers, thank the citizen."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        await say(self.channel, self.services.settings, "followup_intro")
-        answers = await self.ask()
+        try:
+            await say(self.channel, self.services.settings, "followup_intro")
+            answers = await self.ask()
+            words = None if answers is None or answers.content else await self.reason()
+        except CallerHungUp:
+            await self.unfinished("hung up during the survey")
+            raise
         if answers is None:
-            log.info("followup_unanswered_questions", case_id=self.case_id)
+            await self.unfinished("did not answer the questions")
             return
-        words = None if answers.content else await self.reason()
         await say(self.channel, self.services.settings, "followup_thanks")
         outcome = await workflow_close.record_follow_up(
             self.services.db,
@@ -96,6 +100,13 @@ class FollowUpSurvey:
             citizen_words=words,
         )
         log.info("followup_recorded", case_id=self.case_id, reopened=outcome.reopened)
+
+    async def unfinished(self, reason: str) -> None:
+        """The survey ended without answers: noted, so the call is tried again (or by hand)."""
+        log.info("followup_unfinished", case_id=self.case_id, reason=reason)
+        await followups.note_unanswered(
+            self.services.db, self.case_id, at=self.services.clock(), reason=reason
+        )
 
     async def ask(self) -> Answers | None:
         """The two questions; None when the citizen did not answer one of them."""

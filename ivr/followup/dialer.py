@@ -16,8 +16,6 @@ import structlog
 
 from ivr.db import followups
 from ivr.db.calls import Sessions
-from ivr.db.cases import lock_case
-from ivr.db.models import CaseEventKind
 from ivr.dialplans import variables
 from ivr.errors import AmiError
 from ivr.handlers.agent_presence import AmiLink
@@ -55,7 +53,7 @@ async def call_citizen(
     number = await followups.claim_call(sm, case_id, at=at, seen_attempts=seen_attempts)
     answered, reason = await _originate(ami, settings, case_id, number)
     if not answered:
-        await _unanswered(sm, case_id, at, {"number": number, "reason": reason})
+        await followups.note_unanswered(sm, case_id, at=at, reason=reason)
     log.info("followup_call", case_id=case_id, answered=answered, reason=reason)
     return Attempt(case_id, number, answered, reason)
 
@@ -83,9 +81,3 @@ async def _originate(
 def _reason(error: str) -> str:
     found = re.search(r"[Rr]eason[:=]\s*(\d+)", error)
     return REASONS.get(found.group(1), error) if found else error
-
-
-async def _unanswered(sm: Sessions, case_id: int, at: datetime, details: dict[str, str]) -> None:
-    async with sm.begin() as session:
-        await lock_case(session, case_id)
-        followups.note(session, case_id, CaseEventKind.FOLLOW_UP_UNANSWERED, at, details)

@@ -93,6 +93,7 @@ class PendingFollowUp:
     attempts: int = 0
     last_attempt_at: datetime | None = None
     diallable: bool = True
+    unanswered: int = 0  # of the attempts, those nobody answered or left unfinished
 
 
 def next_call_at(item: PendingFollowUp, policy: CallingPolicy) -> datetime | None:

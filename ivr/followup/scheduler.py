@@ -3,8 +3,9 @@
 A leased job (ivr.leased_job), so one ivr process places the calls at a time. Each run reads
 the replied cases (ivr.db.followups), asks `ivr.followup.schedule` which calls are due and
 starts as many as there are free lines (`followup_concurrent_calls`); a call runs in its
-own task until the citizen answers or the attempt fails (the survey itself then runs on the
-call, over FastAGI), so a run never waits for a ringing phone. Every call is claimed on the
+own task and holds its line until the attempt failed or the survey (which runs on the call,
+over FastAGI, maybe in another process) is over — answered, or noted unfinished — or
+`survey_timeout` passed; a run never waits for a ringing phone. Every call is claimed on the
 case first: should a stalled holder and its successor both decide to call, one of them
 finds the attempt taken and leaves it.
 """
@@ -29,6 +30,8 @@ from ivr.settings import Settings
 log = structlog.get_logger(__name__)
 
 LEASE_NAME = "followup"
+SURVEY_TIMEOUT = 300.0  # seconds a line is held for one survey at most
+SURVEY_POLL = 2.0
 
 
 class FollowUpScheduler(LeasedJob):
@@ -46,8 +49,10 @@ class FollowUpScheduler(LeasedJob):
         holder: str | None = None,
         lease_name: str = LEASE_NAME,
         lease_ttl: timedelta = DEFAULT_TTL,
+        survey_timeout: float = SURVEY_TIMEOUT,
     ) -> None:
         super().__init__(sm, clock=clock, holder=holder, lease_name=lease_name, lease_ttl=lease_ttl)
+        self.survey_timeout = survey_timeout
         self.ami = ami
         self.settings = settings
         self.policy = CallingPolicy.from_settings(settings)
@@ -77,6 +82,15 @@ class FollowUpScheduler(LeasedJob):
 
         task.add_done_callback(done)
 
+    async def _survey_over(self, case_id: int, since: datetime) -> None:
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.survey_timeout
+        while not await followups.settled(self.sm, case_id, since=since):
+            if loop.time() >= give_up:
+                log.warning("followup_survey_timeout", case_id=case_id)
+                return
+            await asyncio.sleep(min(SURVEY_POLL, give_up - loop.time()))
+
     async def idle(self) -> None:
         """Until the calls started so far have been answered or have failed."""
         while self._calls:
@@ -90,9 +104,11 @@ class FollowUpScheduler(LeasedJob):
 
     async def _call(self, item: PendingFollowUp, now: datetime) -> None:
         try:
-            await call_citizen(
+            attempt = await call_citizen(
                 self.ami, self.settings, self.sm, item.case_id, at=now, seen_attempts=item.attempts
             )
+            if attempt.answered:
+                await self._survey_over(item.case_id, now)
         except ClaimConflict:
             log.info("followup_call_taken", case_id=item.case_id)
         except IvrError as exc:  # the case moved on meanwhile, or AMI went away

@@ -1,11 +1,13 @@
 """回访 from the office's console: call a citizen back now, and the cases waiting for it.
 
 POST /api/workflow/cases/{id}/follow-up-call   ring the citizen (the survey runs on the call)
-GET  /api/followups                           replied cases, with attempts so far; those with
-                                              `followup_max_attempts` unanswered calls are
-                                              marked for an agent's manual follow-up
+GET  /api/followups                           replied cases, with this round's calls, when the
+                                              next automatic one is due, and `manual` for those
+                                              the scheduler has given up on (tried
+                                              `followup_max_attempts` times, or no number)
 
-Errors: 400 not a replied case or no number to call, 404 unknown case, 503 no telephony.
+Errors: 400 not a replied case or no number to call, 404 unknown case, 409 a call to the
+citizen is going on, 503 no telephony.
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from ivr.cases.masking import masked
-from ivr.db.calls import Sessions
-from ivr.db.models import Case, CaseEvent, CaseEventKind, CaseStatus, Role
-from ivr.errors import RecordNotFound, ValidationError
+from ivr.db import followups
+from ivr.db.models import Case, Role
+from ivr.errors import ClaimConflict, RecordNotFound, ValidationError
 from ivr.followup.dialer import call_citizen
+from ivr.followup.schedule import CallingPolicy, PendingFollowUp, next_call_at
 from ivr.web.cases_api import path_id
 from ivr.web.guard import require_role
 from ivr.web.presence import UNAVAILABLE, telephony_key
 from ivr.web.state import clock_key, db_key, settings_key
+
+LISTED = 200
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -48,38 +52,27 @@ async def follow_up_call(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound(text=str(exc)) from exc
     except ValidationError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from exc
+    except ClaimConflict as exc:
+        raise web.HTTPConflict(text="正在回访该市民，请稍后再试") from exc
     return web.json_response({"answered": attempt.answered, "reason": attempt.reason})
 
 
 @require_role(Role.OFFICE)
 async def waiting_followups(request: web.Request) -> web.StreamResponse:
-    """The replied cases, oldest first, with their unanswered attempts."""
-    limit = request.config_dict[settings_key].followup_max_attempts
-    rows = await _replied(request.config_dict[db_key])
-    items = [_item(case, unanswered, limit) for case, unanswered in rows]
-    return web.json_response({"items": items, "max_attempts": limit})
+    """The replied cases, longest waiting first, with this round's calls and what is next."""
+    app = request.config_dict
+    policy = CallingPolicy.from_settings(app[settings_key])
+    rows = await followups.pending(app[db_key])
+    items = [_item(case, item, policy) for case, item in rows[:LISTED]]
+    return web.json_response({"items": items, "max_attempts": policy.max_attempts})
 
 
-async def _replied(db: Sessions) -> list[tuple[Case, int]]:
-    unanswered = (
-        select(func.count(CaseEvent.id))
-        .where(CaseEvent.case_id == Case.id)
-        .where(CaseEvent.kind == CaseEventKind.FOLLOW_UP_UNANSWERED.value)
-        .scalar_subquery()
-    )
-    query = (
-        select(Case, unanswered)
-        .where(Case.status == CaseStatus.REPLIED.value)
-        .order_by(Case.updated_at, Case.id)
-        .limit(200)
-    )
-    async with db() as session:
-        return [(case, int(count)) for case, count in (await session.execute(query)).all()]
-
-
-def _item(case: Case, unanswered: int, limit: int) -> dict[str, Any]:
-    fields = {"id": case.id, "number": case.number, "caller_number": case.caller_number}
-    fields |= {"summary": case.summary, "unanswered_calls": unanswered}
-    fields["manual"] = unanswered >= limit  # for an agent to try by hand
+def _item(case: Case, item: PendingFollowUp, policy: CallingPolicy) -> dict[str, Any]:
+    fields: dict[str, Any] = {"id": case.id, "number": case.number}
+    fields |= {"caller_number": case.caller_number, "summary": case.summary}
+    fields |= {"calls": item.attempts, "unanswered_calls": item.unanswered}
+    due = next_call_at(item, policy)
+    fields["next_call_at"] = due.isoformat() if due else None
+    fields["manual"] = due is None  # tried enough, or no number: an agent calls by hand
     # the office may see reporters; masked() keeps the rule in one place all the same
     return masked(fields, whistleblower=case.whistleblower, visible=True)
