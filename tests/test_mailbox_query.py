@@ -17,10 +17,10 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
-from ivr.db import users, workflow, workflow_catalogue
+from ivr.db import merging, users, workflow, workflow_catalogue
 from ivr.db import workflow_handling as handling
 from ivr.db.channel_models import PublicRequest
-from ivr.db.models import Role
+from ivr.db.models import Case, Role
 from ivr.db.workflow_state import Actor
 from ivr.workflow.rules import WorkflowRules
 from ivr.workflow.transitions import Party
@@ -38,6 +38,7 @@ from tests.test_mailbox_web import (
     the_case,
 )
 from tests.test_web_console import PASSWORD, csrf_of, login
+from tests.test_workflow_db import registered
 
 __all__ = ["cheap_hashing", "citizens", "clock", "settings"]  # fixtures of test_mailbox_web
 
@@ -224,3 +225,47 @@ async def test_a_whistleblower_is_masked_for_the_department(
     page = await (await citizen.query(code)).text()
     for word in ("保密", "***", "举报", "赵"):
         assert word not in page, word
+
+
+async def test_a_merged_letter_shows_the_main_cases_progress_and_reply(
+    citizens: CitizenFactory, mailbox_db: Sessions
+) -> None:
+    """并单: the letter is answered by the case it was merged into, which has the reply."""
+    db, citizen = mailbox_db, await citizens()
+    code = await citizen.sent_code(a_letter())
+    letter_id = (await the_case(db, code)).id
+    await registered_by_an_agent(citizens, db, letter_id)
+    number = (await progress(citizen, code))["工单编号"]
+    now = citizen.clock()
+    unit = await department(db, now)
+    main_id = await registered(db, now, summary="人民路路灯坏了", caller_name="李四")
+    await workflow.dispatch(db, main_id, actor=OFFICE, at=now, rules=RULES, department=unit)
+    desk = Actor("dept-li", Party.DEPARTMENT, unit)
+    await workflow.accept(db, main_id, actor=desk, at=now, rules=RULES)
+    merged = await merging.merge(db, letter_id, actor=OFFICE, at=now, rules=RULES, into=main_id)
+    assert merged.status.value == "merged"
+    facts = await progress(citizen, code)
+    assert facts["当前状态"] == "办理中"  # the main case's work is this letter's
+    assert facts["工单编号"] == number  # still the letter's own number
+
+    answer = "人民路12号路灯已修复，感谢监督。"
+    await handling.reply(
+        db,
+        main_id,
+        actor=desk,
+        at=now,
+        rules=RULES,
+        result=answer,
+        handler="李经办",
+        handled_on=now.astimezone(RULES.zone).date(),
+    )
+    response = await citizen.query(code)
+    page = await response.text()
+    facts = await progress(citizen, code)
+    assert facts["当前状态"] == "已回复待回访"
+    assert (facts["答复内容"], facts["承办单位"]) == (answer, unit)
+    async with db() as session:
+        main_case = await session.get(Case, main_id)
+    assert main_case is not None and main_case.number is not None
+    for internal in (main_case.number, "李四", "李经办", "并单"):
+        assert internal not in page, internal

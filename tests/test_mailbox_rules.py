@@ -22,6 +22,7 @@ from ivr.web.form_token import TokenProblem
 
 NOW = datetime(2031, 3, 3, 2, 0, tzinfo=UTC)
 SECRET = b"test secret"
+CLIENT = form_token.client_key(SECRET, "203.0.113.7")
 WINDOW = {"min_age": timedelta(seconds=3), "max_age": timedelta(hours=4)}
 RACE = """
 import sys, time
@@ -124,17 +125,21 @@ def test_a_good_letter_is_cleaned() -> None:
 
 def test_a_token_is_good_between_the_minimum_and_the_maximum_age() -> None:
     for later in (timedelta(seconds=3), timedelta(hours=4)):
-        assert form_token.token_problem(SECRET, _token(), NOW + later, "mailbox", **WINDOW) is None
+        assert _problem(_token(), NOW + later) is None
 
 
 def _redated() -> str:
     # a token from five hours ago with today's time put in: the signature no longer fits
-    old = form_token.issue(SECRET, NOW - timedelta(hours=5), "mailbox")
+    old = form_token.issue(SECRET, NOW - timedelta(hours=5), "mailbox", CLIENT)
     return str(int(NOW.timestamp())) + "." + old.partition(".")[2]
 
 
-def _token(secret: bytes = SECRET, purpose: str = "mailbox") -> str:
-    return form_token.issue(secret, NOW, purpose)
+def _token(secret: bytes = SECRET, purpose: str = "mailbox", client: str = CLIENT) -> str:
+    return form_token.issue(secret, NOW, purpose, client)
+
+
+def _problem(token: str, at: datetime) -> TokenProblem | None:
+    return form_token.token_problem(SECRET, token, at, "mailbox", CLIENT, **WINDOW)
 
 
 SECONDS = timedelta(seconds=10)
@@ -144,6 +149,11 @@ BAD_TOKENS = {
     "expired": (_token(), timedelta(hours=4, seconds=1), TokenProblem.EXPIRED),
     "other secret": (_token(b"another secret"), SECONDS, TokenProblem.FORGED),
     "other form": (_token(purpose="another form"), SECONDS, TokenProblem.FORGED),
+    "other client": (
+        _token(client=form_token.client_key(SECRET, "198.51.100.9")),
+        SECONDS,
+        TokenProblem.FORGED,
+    ),
     "redated": (_redated(), SECONDS, TokenProblem.FORGED),
     "non-ascii": ("1.签名", SECONDS, TokenProblem.FORGED),
     "junk": ("no dot at all", SECONDS, TokenProblem.FORGED),
@@ -153,7 +163,7 @@ BAD_TOKENS = {
 @pytest.mark.parametrize(("token", "later", "problem"), BAD_TOKENS.values(), ids=BAD_TOKENS)
 def test_bad_tokens_say_what_is_wrong(token: str, later: timedelta, problem: TokenProblem) -> None:
     """Bad input: each way a form token can be wrong."""
-    assert form_token.token_problem(SECRET, token, NOW + later, "mailbox", **WINDOW) is problem
+    assert _problem(token, NOW + later) is problem
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,14 @@ address is a real one: a second client connects from 127.0.0.2.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import re
 import stat
+import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from html import unescape
 from pathlib import Path
@@ -25,9 +27,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ivr.cases.draft import CaseDraftSuggestion
 from ivr.db.channel_models import PublicRequest
 from ivr.db.models import Case, CaseEvent, Role
 from ivr.settings import Settings
+from ivr.web import mailbox_public
 from ivr.web.app import make_app
 from ivr.web.guard import access_of
 from ivr.web.state import ConsolePolicy
@@ -58,7 +62,8 @@ def a_letter(**changes: str | None) -> dict[str, str]:
         "subject": "路灯不亮",
         "content": STREETLIGHT,
         "consent": "1",
-    } | changes
+        **changes,
+    }
     return {name: value for name, value in fields.items() if value is not None}
 
 
@@ -77,11 +82,22 @@ class Citizen:
         assert found is not None
         return found.group(1)
 
-    async def send(self, letter: dict[str, str], *, typing: float = 20) -> ClientResponse:
-        """Open the form, type for `typing` seconds, send it."""
+    async def send(
+        self,
+        letter: dict[str, str],
+        *,
+        typing: float = 20,
+        headers: Mapping[str, str] | None = None,
+    ) -> ClientResponse:
+        """Open the form, type for `typing` seconds, send it (with these request headers)."""
         token = await self.token()
         self.clock.advance(seconds=typing)
-        return await self.client.post("/mailbox", data={"form_token": token, **letter})
+        data = {"form_token": token, **letter}
+        return await self.client.post("/mailbox", data=data, headers=headers)
+
+    def origin(self) -> str:
+        """The origin the server is reached at (what a browser on its pages would send)."""
+        return str(self.client.make_url("/")).rstrip("/")
 
     async def sent_code(self, letter: dict[str, str]) -> str:
         """Send a letter that must be filed; the query code shown."""
@@ -152,6 +168,13 @@ async def the_case(sm: Sessions, code: str) -> Case:
         found = await session.scalar(select(Case).where(Case.query_code_hash == digest))
     assert found is not None
     return found
+
+
+async def actions_now(sm: Sessions, citizen: Citizen) -> list[str]:
+    """The requests counted at the citizen's clock's time (a day no other test uses)."""
+    async with sm() as session:
+        query = select(PublicRequest.action).where(PublicRequest.at == citizen.clock())
+        return sorted(await session.scalars(query))
 
 
 async def error_of(response: ClientResponse) -> str:
@@ -306,6 +329,7 @@ async def test_the_same_letter_twice_within_the_hour_is_refused(
     assert again.status == 409
     assert "已经提交过了" in await error_of(again)
     assert await case_count(db_sessionmaker) == before
+    assert await actions_now(db_sessionmaker, citizen) == ["rejected"]  # no longer a letter
     other = await citizen.send(a_letter(phone=letter["phone"], subject="路灯还是不亮"))
     assert other.status == 201, "a different letter from the same writer is fine"
     citizen.clock.advance(hours=1)
@@ -358,3 +382,145 @@ async def test_a_logged_in_console_user_may_write_too(
     citizen.clock.advance(seconds=20)
     data = {"form_token": token.group(1), "csrf_token": csrf.group(1), **a_letter()}
     assert (await citizen.client.post("/mailbox", data=data)).status == 201
+
+
+async def test_a_burst_from_one_address_is_classified_only_as_far_as_the_limit(
+    citizens: CitizenFactory, db_sessionmaker: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bad input: eight letters at once from one address (the limit is five an hour)."""
+    classified: list[str] = []
+    real = mailbox_public._classify
+
+    def counted(text: str, repeat: bool) -> CaseDraftSuggestion:
+        classified.append(text)
+        time.sleep(0.2)  # a slow classification: the other letters arrive meanwhile
+        return real(text, repeat)
+
+    monkeypatch.setattr(mailbox_public, "_classify", counted)
+    citizen = await citizens()
+    tokens = [await citizen.token() for _ in range(8)]
+    citizen.clock.advance(seconds=20)
+    before = await case_count(db_sessionmaker)
+    sent = [
+        citizen.client.post("/mailbox", data={"form_token": token, **a_letter(subject=f"第{n}封")})
+        for n, token in enumerate(tokens)
+    ]
+    responses = await asyncio.gather(*sent)
+
+    assert sorted(response.status for response in responses) == [201] * 5 + [429] * 3
+    assert len(classified) == 5  # the refused three were never classified
+    assert await case_count(db_sessionmaker) == before + 5
+    assert await actions_now(db_sessionmaker, citizen) == ["submit"] * 5  # nor counted
+
+
+async def test_a_token_is_good_only_from_the_address_it_was_handed_to(
+    citizens: CitizenFactory, db_sessionmaker: Sessions
+) -> None:
+    """Bad input: a token fetched once and planted in a page its visitors send from."""
+    fetcher, visitor = await citizens("127.0.0.1"), await citizens("127.0.0.2")
+    token = await fetcher.token()
+    fetcher.clock.advance(seconds=20)
+    before = await case_count(db_sessionmaker)
+    letter = a_letter()
+    refused = await visitor.client.post("/mailbox", data={"form_token": token, **letter})
+    assert refused.status == 400
+    assert "校验未通过" in await error_of(refused)
+    assert await case_count(db_sessionmaker) == before
+    # the form shown again carries a token of the visitor's own: with it the letter goes
+    found = TOKEN.search(await refused.text())
+    assert found is not None
+    visitor.clock.advance(seconds=20)
+    again = await visitor.client.post("/mailbox", data={"form_token": found.group(1), **letter})
+    assert again.status == 201
+
+
+# --- posts from other sites' pages, and bodies that cannot be read ---------------------------
+
+FOREIGN = {
+    "another site": {"Origin": "https://evil.example"},
+    "another port": {"Origin": "http://127.0.0.1:1"},
+    "cross-site fetch": {"Sec-Fetch-Site": "cross-site"},
+    "sandboxed page": {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+    "sibling site": {"Origin": "null", "Sec-Fetch-Site": "same-site"},
+}
+
+
+@pytest.mark.parametrize("path", ["/mailbox", "/mailbox/query"])
+@pytest.mark.parametrize("headers", FOREIGN.values(), ids=FOREIGN)
+async def test_a_post_from_another_sites_page_is_refused_and_counts_nothing(
+    citizens: CitizenFactory, db_sessionmaker: Sessions, headers: dict[str, str], path: str
+) -> None:
+    """Bad input: a form planted on another site, sent by each visitor's own browser."""
+    citizen = await citizens()
+    token = await citizen.token()
+    citizen.clock.advance(seconds=20)
+    before = await case_count(db_sessionmaker)
+    data = {"form_token": token, "code": "ABCD-EFGH-JKMN", **a_letter()}
+    response = await citizen.client.post(path, data=data, headers=headers)
+    assert response.status == 403
+    assert "来自其他网站的页面" in await error_of(response)
+    assert await case_count(db_sessionmaker) == before
+    # the visitors' own limits are not used up by a page they happened to open
+    assert await actions_now(db_sessionmaker, citizen) == []
+
+
+OWN = {
+    "a script (no headers)": {},
+    # what Chromium sends from our page, which has Referrer-Policy no-referrer
+    "our page in a browser": {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+    "our origin": {"Origin": "OWN", "Sec-Fetch-Site": "same-origin"},
+}
+
+
+@pytest.mark.parametrize("headers", OWN.values(), ids=OWN)
+async def test_a_post_from_the_sites_own_page_is_filed(
+    citizens: CitizenFactory, headers: dict[str, str]
+) -> None:
+    citizen = await citizens()
+    sent = {name: citizen.origin() if value == "OWN" else value for name, value in headers.items()}
+    response = await citizen.send(a_letter(), headers=sent)
+    assert response.status == 201, await response.text()
+
+
+async def test_behind_a_proxy_the_public_origin_is_the_sites_own(
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    db_sessionmaker: Sessions,
+    tmp_path: Path,
+    clock: FakeClock,
+) -> None:
+    """Bad input: a page that names the address the proxy forwards to as its origin."""
+    public = "https://hotline.example.gov.cn"
+    settings = Settings(state_dir=tmp_path / "var", web_public_origin=public)
+    app = make_app(lambda: {}, db=db_sessionmaker, settings=settings, clock=clock)
+    citizen = Citizen(await aiohttp_client(app), clock)
+    assert (await citizen.send(a_letter(), headers={"Origin": public})).status == 201
+    direct = await citizen.send(a_letter(), headers={"Origin": citizen.origin()})
+    assert direct.status == 403
+
+
+UNREADABLE = {
+    "invalid UTF-8": ("application/x-www-form-urlencoded", b"subject=\xff\xfe&consent=1"),
+    "unknown charset": ("application/x-www-form-urlencoded; charset=no-such-code", b"x=1"),
+    "broken multipart": ("multipart/form-data; boundary=xyz", b"no boundary in here"),
+}
+
+
+@pytest.mark.parametrize("path", ["/mailbox", "/mailbox/query"])
+@pytest.mark.parametrize(("content_type", "body"), UNREADABLE.values(), ids=UNREADABLE)
+async def test_an_unreadable_body_is_a_400_page_in_chinese(
+    citizens: CitizenFactory,
+    db_sessionmaker: Sessions,
+    content_type: str,
+    body: bytes,
+    path: str,
+) -> None:
+    """Bad input: bytes that are not UTF-8, a charset nobody knows, a multipart body
+    without its boundary."""
+    citizen = await citizens()
+    before = await case_count(db_sessionmaker)
+    response = await citizen.client.post(path, data=body, headers={"Content-Type": content_type})
+    assert response.status == 400
+    assert "无法读取" in await error_of(response)
+    assert await case_count(db_sessionmaker) == before
+    counted = await actions_now(db_sessionmaker, citizen)
+    assert counted == (["rejected"] if path == "/mailbox" else [])  # a refused letter counts

@@ -313,6 +313,10 @@ async def test_each_role_is_refused_on_the_other_roles_pages(
                 assert "仅限" in await response.text()
 
 
+_FORM_TYPE = "application/x-www-form-urlencoded"
+_FORM = {"Content-Type": _FORM_TYPE}
+
+
 async def test_post_without_or_with_a_wrong_csrf_token_is_refused_and_changes_nothing(
     client: Client, db_sessionmaker: Sessions
 ) -> None:
@@ -324,6 +328,10 @@ async def test_post_without_or_with_a_wrong_csrf_token_is_refused_and_changes_no
         {"headers": {"X-CSRF-Token": "forged"}},
         {"json": {"csrf_token": "forged"}},
         {"data": {"csrf_token": "伪造"}},
+        # unreadable bodies: bad UTF-8, an unknown charset, multipart without its boundary
+        {"data": b"csrf_token=%ff\xff", "headers": _FORM},
+        {"data": b"csrf_token=x", "headers": {"Content-Type": _FORM_TYPE + "; charset=nope"}},
+        {"data": b"--x\r\n", "headers": {"Content-Type": "multipart/form-data"}},
     ]
     for attempt in attempts:
         response = await client.post("/logout", allow_redirects=False, **attempt)

@@ -49,12 +49,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 class Refusal(enum.StrEnum):
     """Why a letter or a look-up is refused."""
 
-    MALFORMED = "malformed"  # honeypot filled, form token missing, forged, too fast, too old
+    MALFORMED = "malformed"  # an unreadable body; honeypot filled; a bad form token
     TOO_LARGE = "too_large"  # more than the server reads
     INVALID = "invalid"  # a field missing, too long or not what it should be
     DUPLICATE = "duplicate"  # the same letter again within the hour
     THROTTLED = "throttled"  # too many letters or look-ups from this address lately
     NOT_FOUND = "not_found"  # no letter has this query code
+    FOREIGN = "foreign"  # sent from a page of another site (a form planted elsewhere)
 
 
 class LetterRefused(IvrError):

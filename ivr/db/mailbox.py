@@ -6,15 +6,18 @@ the agents' work queue for registration. Each counted request is a `PublicReques
 under a keyed hash of the client address; the check and the row are one transaction that
 first locks the address (a PostgreSQL advisory lock; SQLite's transactions already take
 the one write lock), so parallel requests from one address cannot slip past the limit.
+A letter is counted (`reserve_letter`) before the costly classification, so of a burst
+from one address only those within the limit are classified; `file_letter` then files it,
+or `release_letter` turns the count into a refused one when it is refused after all.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.cases.draft import CaseDraftSuggestion, summarize
@@ -35,6 +38,8 @@ ANSWERED = frozenset({CaseStatus.REPLIED, CaseStatus.FOLLOWED_UP, CaseStatus.ARC
 _ADDRESS_LOCK_SPACE = 12345_07  # first key of the per-address advisory locks
 _ADDRESS_LIMIT = 256  # cases.address
 _PRUNE_BATCH = 500
+# How many requests of these actions an address may make within the hour.
+Limits = Mapping[tuple[PublicAction, ...], int]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,11 +83,11 @@ def draft_fields(letter: Letter, suggestion: CaseDraftSuggestion) -> dict[str, o
 
 
 async def retry_at(
-    sm: Sessions, client_key: str, actions: Sequence[PublicAction], limit: int, *, now: datetime
+    sm: Sessions, client_key: str, limits: Limits, *, now: datetime
 ) -> datetime | None:
-    """When this address may do one of `actions` again; None when it may now."""
+    """When this address is within all of `limits` again; None when it is now."""
     async with sm() as session:
-        return await _retry_at(session, client_key, actions, limit, now)
+        return await _retry_at(session, client_key, limits, now)
 
 
 async def record(sm: Sessions, client_key: str, action: PublicAction, *, now: datetime) -> None:
@@ -91,29 +96,40 @@ async def record(sm: Sessions, client_key: str, action: PublicAction, *, now: da
         await _count(session, client_key, action, now)
 
 
-async def file_letter(
-    sm: Sessions,
-    fields: dict[str, object],
-    *,
-    client_key: str,
-    code_hash: str,
-    at: datetime,
-    letters_per_hour: int,
-) -> int:
-    """File a letter as a mailbox draft with its query code's hash; the case id.
+async def reserve_letter(sm: Sessions, client_key: str, limits: Limits, *, at: datetime) -> int:
+    """Count a letter of this address before it is classified; the count's id.
 
-    LetterRefused: THROTTLED when the address has sent its letters for the hour, DUPLICATE
-    when the same writer sent the same text within the hour. Nothing is written then.
+    LetterRefused THROTTLED, with nothing written, when the address is over a limit.
     """
-    checked = validate_fields(fields, LETTER_FIELDS)
     async with sm.begin() as session:
         await _lock_address(session, client_key)
-        await _refuse_if_over(session, client_key, [PublicAction.SUBMIT], letters_per_hour, at)
+        await _refuse_if_over(session, client_key, limits, at)
+        counted = await _count(session, client_key, PublicAction.SUBMIT, at)
+        await session.flush()
+        return counted.id
+
+
+async def release_letter(sm: Sessions, reserved: int) -> None:
+    """A reserved letter was refused after all: count it as a refused one."""
+    async with sm.begin() as session:
+        counted = update(PublicRequest).where(PublicRequest.id == reserved)
+        await session.execute(counted.values(action=PublicAction.REJECTED.value))
+
+
+async def file_letter(
+    sm: Sessions, fields: dict[str, object], *, client_key: str, code_hash: str, at: datetime
+) -> int:
+    """File a letter (counted by `reserve_letter`) as a mailbox draft with its query code's
+    hash; the case id. LetterRefused DUPLICATE, filing nothing, when the same writer sent
+    the same text within the hour."""
+    checked = validate_fields(fields, LETTER_FIELDS)
+    async with sm.begin() as session:
+        # one address's letters one at a time: the same letter twice is seen as a duplicate
+        await _lock_address(session, client_key)
         await _refuse_duplicate(session, checked, at)
         case_id = await cases.insert_draft(session, None, checked, ACTOR, at)
         # set apart from the audited fields: the trail never holds even the code's hash
         (await cases.lock_case(session, case_id)).query_code_hash = code_hash
-        await _count(session, client_key, PublicAction.SUBMIT, at)
         return case_id
 
 
@@ -124,7 +140,7 @@ async def look_up(
     code at all: a malformed one is counted too). LetterRefused THROTTLED over the limit."""
     async with sm.begin() as session:
         await _lock_address(session, client_key)
-        await _refuse_if_over(session, client_key, [PublicAction.QUERY], queries_per_hour, at)
+        await _refuse_if_over(session, client_key, {(PublicAction.QUERY,): queries_per_hour}, at)
         await _count(session, client_key, PublicAction.QUERY, at)
         if code_hash is None:
             return None
@@ -139,6 +155,16 @@ async def has_open_case(sm: Sessions, phone: str) -> bool:
 
 
 async def _retry_at(
+    session: AsyncSession, client_key: str, limits: Limits, now: datetime
+) -> datetime | None:
+    found = [
+        await _retry_one(session, client_key, actions, limit, now)
+        for actions, limit in limits.items()
+    ]
+    return max((when for when in found if when is not None), default=None)
+
+
+async def _retry_one(
     session: AsyncSession,
     client_key: str,
     actions: Sequence[PublicAction],
@@ -161,13 +187,9 @@ async def _retry_at(
 
 
 async def _refuse_if_over(
-    session: AsyncSession,
-    client_key: str,
-    actions: Sequence[PublicAction],
-    limit: int,
-    now: datetime,
+    session: AsyncSession, client_key: str, limits: Limits, now: datetime
 ) -> None:
-    when = await _retry_at(session, client_key, actions, limit, now)
+    when = await _retry_at(session, client_key, limits, now)
     if when is not None:
         raise LetterRefused(Refusal.THROTTLED, "提交过于频繁。", retry_at=when)
 
@@ -188,13 +210,15 @@ async def _refuse_duplicate(session: AsyncSession, fields: dict[str, object], at
 
 async def _count(
     session: AsyncSession, client_key: str, action: PublicAction, at: datetime
-) -> None:
+) -> PublicRequest:
     # Rows that have left every window are of no use: forget a batch as we go. Rows another
     # transaction is deleting are skipped, so two requests never wait on each other here.
     stale = select(PublicRequest.id).where(PublicRequest.at <= at - WINDOW).limit(_PRUNE_BATCH)
     stale = stale.with_for_update(skip_locked=True)
     await session.execute(delete(PublicRequest).where(PublicRequest.id.in_(stale)))
-    session.add(PublicRequest(at=at, client_key=client_key, action=action.value))
+    counted = PublicRequest(at=at, client_key=client_key, action=action.value)
+    session.add(counted)
+    return counted
 
 
 async def _lock_address(session: AsyncSession, client_key: str) -> None:
@@ -205,14 +229,15 @@ async def _lock_address(session: AsyncSession, client_key: str) -> None:
 
 async def _progress(session: AsyncSession, case: Case) -> Progress:
     status = CaseStatus(case.status)
+    main = None if case.merged_into_id is None else await session.get(Case, case.merged_into_id)
+    if status is CaseStatus.MERGED and main is not None:
+        status = CaseStatus(main.status)  # 并单: the main case's work is this letter's
     registered = select(func.min(CaseEvent.at)).where(
         CaseEvent.case_id == case.id, CaseEvent.kind == CaseEventKind.REGISTERED.value
     )
-    reply = None
-    if status in ANSWERED:
-        latest = select(CaseReply).where(CaseReply.case_id == case.id)
-        row = await session.scalar(latest.order_by(CaseReply.id.desc()).limit(1))
-        reply = None if row is None else Reply(row.department, row.result, row.handled_on)
+    # a merged letter is replied with its main case's reply and gets no reply row of its own
+    answered_by = [case.id] if main is None else [case.id, main.id]
+    reply = await _latest_reply(session, answered_by) if status in ANSWERED else None
     return Progress(
         number=case.number,
         status=status,
@@ -220,3 +245,9 @@ async def _progress(session: AsyncSession, case: Case) -> Progress:
         registered_at=await session.scalar(registered),
         reply=reply,
     )
+
+
+async def _latest_reply(session: AsyncSession, case_ids: Sequence[int]) -> Reply | None:
+    latest = select(CaseReply).where(CaseReply.case_id.in_(case_ids))
+    row = await session.scalar(latest.order_by(CaseReply.id.desc()).limit(1))
+    return None if row is None else Reply(row.department, row.result, row.handled_on)

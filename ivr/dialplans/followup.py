@@ -79,8 +79,10 @@ class FollowUpSurvey:
         """Ask, record the answers, thank the citizen."""
         self.folder.mkdir(parents=True, exist_ok=True)
         try:
-            await say(self.channel, self.services.settings, "followup_intro")
-            answers = await self.ask()
+            # a citizen who knows the questions may answer the first during the introduction
+            settings = self.services.settings
+            early = await say(self.channel, settings, "followup_intro", "".join(RESOLVED))
+            answers = await self.ask(early)
             words = None if answers is None or answers.content else await self.reason()
         except CallerHungUp:
             await self.unfinished("hung up during the survey")
@@ -108,9 +110,13 @@ class FollowUpSurvey:
             self.services.db, self.case_id, at=self.services.clock(), reason=reason
         )
 
-    async def ask(self) -> Answers | None:
-        """The two questions; None when the citizen did not answer one of them."""
-        resolved = await self._choice("followup_resolved", "resolved", RESOLVED)
+    async def ask(self, early: str | None = None) -> Answers | None:
+        """The two questions (the first maybe answered `early`); None when the citizen did
+        not answer one of them."""
+        if early in RESOLVED:
+            resolved: bool | None = RESOLVED[early]
+        else:
+            resolved = await self._choice("followup_resolved", "resolved", RESOLVED)
         if resolved is None:
             return None
         satisfaction = await self._choice("followup_satisfied", "satisfaction", SATISFACTION)

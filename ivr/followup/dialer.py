@@ -70,9 +70,13 @@ async def _originate(
         "CallerID": '"12345" <12345>',
         "Timeout": str(settings.followup_ring_seconds * 1000),
         "Variable": [f"{variables.CASE_ID}={case_id}"],
+        # Async: Asterisk answers at once and reports the outcome in OriginateResponse; a
+        # synchronous Originate would hold the manager session (and its pings) meanwhile,
+        # and a ring longer than two ping intervals would look like a dead link
+        "Async": "true",
     }
-    try:  # synchronous Originate: the reply comes when the citizen answers or it fails
-        await ami.action(fields, timeout=settings.followup_ring_seconds + 15, as_list=False)
+    try:
+        await ami.action(fields, timeout=settings.followup_ring_seconds + 15)
     except AmiError as exc:
         return False, _reason(str(exc))
     return True, "answered"

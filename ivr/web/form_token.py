@@ -1,8 +1,10 @@
 """Signed tokens for public forms, the secret that signs them, and keyed client addresses.
 
-A token is `<issued unix time>.<HMAC-SHA256>`: the server knows when it handed the form
-out without storing anything, so a form sent back within seconds (a script) or hours
-later (a copied token), or with a signature it did not make, is refused. The secret is
+A token is `<issued unix time>.<HMAC-SHA256>`, the signature covering the form's purpose,
+the time and the keyed hash of the client it was handed to: the server knows when and to
+whom it gave the form out without storing anything, so a form sent back within seconds (a
+script), hours later (a copied token), from another address (a token fetched once and
+planted in pages elsewhere), or with a signature it did not make, is refused. The secret is
 `web_form_secret`, or one generated once into `state_dir/secrets/form_secret` (0600) that
 every ivr process on the state directory shares. Client addresses are stored only as an
 HMAC under the same secret: the table counts visitors without holding their addresses.
@@ -79,10 +81,10 @@ def _read(path: Path) -> bytes:
     return secret.encode()
 
 
-def issue(secret: bytes, now: datetime, purpose: str) -> str:
-    """A token for a form handed out `now`, good for forms of `purpose` only."""
+def issue(secret: bytes, now: datetime, purpose: str, client: str) -> str:
+    """A token for a form handed out `now` to `client` (its `client_key`), for `purpose`."""
     issued = str(int(now.timestamp()))
-    return f"{issued}.{_mac(secret, purpose, issued)}"
+    return f"{issued}.{_mac(secret, purpose, client, issued)}"
 
 
 def token_problem(
@@ -90,15 +92,16 @@ def token_problem(
     token: str,
     now: datetime,
     purpose: str,
+    client: str,
     *,
     min_age: timedelta,
     max_age: timedelta,
 ) -> TokenProblem | None:
-    """What is wrong with a token sent back `now`, or None when it is good."""
+    """What is wrong with a token `client` sent back `now`, or None when it is good."""
     if not token:
         return TokenProblem.MISSING
     issued, _, mac = token.partition(".")
-    expected = _mac(secret, purpose, issued)
+    expected = _mac(secret, purpose, client, issued)
     given = mac.encode("utf-8", "surrogateescape")
     if not hmac.compare_digest(given, expected.encode()) or not issued.isdigit():
         return TokenProblem.FORGED
@@ -130,7 +133,7 @@ def client_network(remote: str | None) -> str:
     return str(address)
 
 
-def _mac(secret: bytes, purpose: str, issued: str) -> str:
-    message = f"form:{purpose}:{issued}".encode("utf-8", "surrogateescape")
+def _mac(secret: bytes, purpose: str, client: str, issued: str) -> str:
+    message = f"form:{purpose}:{client}:{issued}".encode("utf-8", "surrogateescape")
     digest = hmac.new(secret, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")

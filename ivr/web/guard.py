@@ -120,7 +120,10 @@ async def _given_csrf(request: web.Request) -> str:
     if header is not None:
         return header
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        value = (await request.post()).get(CSRF_FIELD)
+        try:
+            value = (await request.post()).get(CSRF_FIELD)
+        except (ValueError, LookupError):  # bad UTF-8, an unknown charset, broken multipart
+            return ""  # unreadable: no token, so the request is refused (403), not a 500
         return value if isinstance(value, str) else ""
     return ""
 

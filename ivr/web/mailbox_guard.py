@@ -1,9 +1,11 @@
 """What keeps abuse out of the public mailbox without a CAPTCHA, and how a refusal reads.
 
 Each request is a `Visit`: the client address only as a keyed hash, the app's clock, the
-form secret. A letter is refused, before anything is filed, when the address has sent
-too many letters (or too many refused ones) within the hour, when the hidden honeypot
-field is filled in, or when the signed form token is missing, forged, younger than
+form secret. A POST the browser says comes from a page of another site is refused (403)
+before its body is read. A letter is refused, before anything is filed, when its body
+cannot be read, when the address has sent too many letters (or too many refused ones)
+within the hour, when the hidden honeypot field is filled in, or when the signed form
+token is missing, forged, handed to another address, younger than
 `mailbox_min_fill_seconds` or older than `TOKEN_MAX_AGE`. A refusal answers with the
 status of its kind and a message in Chinese; one for too many requests says when to
 come back, in words and in Retry-After.
@@ -30,6 +32,7 @@ from ivr.web import form_token
 from ivr.web.form_token import TokenProblem
 from ivr.web.guard import current_session
 from ivr.web.mailbox_render import HONEYPOT, TOKEN_FIELD
+from ivr.web.origin import is_own_site
 from ivr.web.state import clock_key, db_key, policy_key, settings_key
 
 log = structlog.get_logger(__name__)
@@ -40,6 +43,7 @@ TOKEN_MAX_AGE = timedelta(hours=4)
 ATTEMPTS_PER_LETTER = 4
 STATUS = {
     Refusal.MALFORMED: 400,
+    Refusal.FOREIGN: 403,
     Refusal.NOT_FOUND: 404,
     Refusal.DUPLICATE: 409,
     Refusal.TOO_LARGE: 413,
@@ -53,6 +57,13 @@ TOKEN_MESSAGES = {
     TokenProblem.EXPIRED: "表单打开太久已过期，请核对内容后重新提交。",
 }
 HONEYPOT_FILLED = "提交被拒绝：“请勿填写此项”一栏必须留空。"
+UNREADABLE = "提交的内容无法读取（编码或格式有误），未能收到。请在本页重新填写后提交。"
+FOREIGN_PAGE = "提交被拒绝：它来自其他网站的页面。请直接打开本站的市长信箱页面填写和提交。"
+# Refusals that write no row: a flood stays rowless, and a page elsewhere posting from its
+# visitors' browsers must not use up their limits.
+UNCOUNTED = frozenset({Refusal.THROTTLED, Refusal.FOREIGN})
+# What Sec-Fetch-Site says of a request the site's own page (or the user) made.
+OWN_FETCH_SITES = frozenset({"same-origin", "none"})
 # How a refused page is drawn: (the message, the HTTP status) → the page.
 Render = Callable[[str, int], web.Response]
 
@@ -89,35 +100,63 @@ async def visit_of(request: web.Request) -> Visit:
 
 def fresh_token(visit: Visit) -> str:
     """A form token issued now."""
-    return form_token.issue(visit.secret, visit.now, PURPOSE)
+    return form_token.issue(visit.secret, visit.now, PURPOSE, visit.client_key)
+
+
+def refuse_cross_site(request: web.Request) -> None:
+    """LetterRefused FOREIGN when the browser says a page of another site sent the POST."""
+    # Clients that send neither header (scripts, old browsers) pass: the form token, bound
+    # to the address it was handed to, and the limits still hold them.
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in OWN_FETCH_SITES:
+        raise LetterRefused(Refusal.FOREIGN, FOREIGN_PAGE)
+    origin = request.headers.get("Origin")
+    # "null": our pages are sent with Referrer-Policy no-referrer, and browsers then post
+    # their forms with Origin null (Sec-Fetch-Site, checked above, still names the site)
+    if origin is None or origin == "null":
+        return
+    if not is_own_site(request, origin):
+        raise LetterRefused(Refusal.FOREIGN, FOREIGN_PAGE)
 
 
 async def posted(request: web.Request) -> dict[str, str]:
-    """The submitted form's text fields; LetterRefused TOO_LARGE past the body limit."""
+    """The submitted form's text fields; LetterRefused TOO_LARGE past the body limit,
+    MALFORMED for a body that cannot be read."""
     try:
         form = await request.post()
     except web.HTTPRequestEntityTooLarge as exc:
         limit = request.client_max_size // 1024
         message = f"提交的内容过大（上限 {limit} KB），未能收到。请返回上一页删减内容后再提交。"
         raise LetterRefused(Refusal.TOO_LARGE, message) from exc
+    except (ValueError, LookupError) as exc:
+        # ValueError: a broken multipart body, or bytes that are not the charset's (a
+        # UnicodeDecodeError); LookupError: a charset= no codec is known for
+        raise LetterRefused(Refusal.MALFORMED, UNREADABLE) from exc
     return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
+def letter_limits(settings: Settings) -> mailbox.Limits:
+    """How many letters, and letters or refused ones, an address may send in the hour."""
+    letters = settings.mailbox_letters_per_hour
+    return {
+        (PublicAction.SUBMIT,): letters,
+        (PublicAction.SUBMIT, PublicAction.REJECTED): letters * ATTEMPTS_PER_LETTER,
+    }
 
 
 async def refuse_if_flooding(visit: Visit) -> None:
     """LetterRefused THROTTLED when this address has sent, or tried, too much this hour."""
     # checked before anything else is looked at, so a flood writes no rows at all
-    letters = visit.settings.mailbox_letters_per_hour
-    limits = {
-        (PublicAction.SUBMIT,): letters,
-        (PublicAction.SUBMIT, PublicAction.REJECTED): letters * ATTEMPTS_PER_LETTER,
-    }
-    found = [
-        await mailbox.retry_at(visit.db, visit.client_key, actions, limit, now=visit.now)
-        for actions, limit in limits.items()
-    ]
-    retry_at = max((when for when in found if when is not None), default=None)
+    limits = letter_limits(visit.settings)
+    retry_at = await mailbox.retry_at(visit.db, visit.client_key, limits, now=visit.now)
     if retry_at is not None:
         raise LetterRefused(Refusal.THROTTLED, "", retry_at=retry_at)
+
+
+async def reserve(visit: Visit) -> int:
+    """Count a letter of this address before its costly part; LetterRefused THROTTLED."""
+    limits = letter_limits(visit.settings)
+    return await mailbox.reserve_letter(visit.db, visit.client_key, limits, at=visit.now)
 
 
 def check_form(visit: Visit, typed: Mapping[str, str]) -> None:
@@ -129,6 +168,7 @@ def check_form(visit: Visit, typed: Mapping[str, str]) -> None:
         typed.get(TOKEN_FIELD, ""),
         visit.now,
         PURPOSE,
+        visit.client_key,
         min_age=timedelta(seconds=visit.settings.mailbox_min_fill_seconds),
         max_age=TOKEN_MAX_AGE,
     )

@@ -5,12 +5,15 @@ POST /mailbox         201 the query code (shown once); the letter is a mailbox d
 GET  /mailbox/query   the query form
 POST /mailbox/query   200 the letter's progress
 
-No login and no CAPTCHA. Abuse is kept out by ivr.web.mailbox_guard (honeypot, signed
-form token, per-address limits counted in the database by ivr.db.mailbox), the field
-checks of ivr.cases.letter, the app's 64 KiB body limit, and refusing the same letter
-twice within the hour. A refusal is a 4xx page saying in Chinese what is wrong, the form
-filled with what was typed: 400 honeypot or token, 404 unknown query code, 409 duplicate,
-413 too large, 422 a bad field, 429 too many (with Retry-After). Nothing is filed then.
+No login and no CAPTCHA. Abuse is kept out by ivr.web.mailbox_guard (posts from other
+sites' pages, honeypot, signed form token bound to the address, per-address limits counted
+in the database by ivr.db.mailbox), the field checks of ivr.cases.letter, the app's 64 KiB
+body limit, and refusing the same letter twice within the hour. A letter is counted
+against its address's limit before it is classified, so a burst costs no more than the
+limit allows. A refusal is a 4xx page saying in Chinese what is wrong, the form filled
+with what was typed: 400 unreadable body, honeypot or token, 403 from another site, 404
+unknown query code, 409 duplicate, 413 too large, 422 a bad field, 429 too many (with
+Retry-After). Nothing is filed then.
 """
 
 from __future__ import annotations
@@ -59,15 +62,19 @@ async def send_letter(request: web.Request) -> web.StreamResponse:
     """File a letter as a draft and show its query code, or say why it is refused."""
     visit = await guard.visit_of(request)
     typed: dict[str, str] = {}
+    reserved: int | None = None
     try:
+        guard.refuse_cross_site(request)
         typed = await guard.posted(request)
         await guard.refuse_if_flooding(visit)
         guard.check_form(visit, typed)
         letter = read_letter(typed)
+        # counted before the costly classification, so a burst stops at the address's limit
+        reserved = await guard.reserve(visit)
         code = query_code.new_code()
         case_id = await _file(visit, letter, code)
     except LetterRefused as refusal:
-        return await _refused_letter(visit, typed, refusal)
+        return await _refused_letter(visit, typed, refusal, reserved)
     log.info("mailbox_letter_filed", case_id=case_id, whistleblower=letter.whistleblower)
     return render.sent_page(query_code.shown(code), visit.now, visit.zone)
 
@@ -85,6 +92,7 @@ async def query(request: web.Request) -> web.StreamResponse:
     visit = await guard.visit_of(request)
     typed = ""
     try:
+        guard.refuse_cross_site(request)
         typed = (await guard.posted(request)).get("code", "")
         progress = await _look_up(visit, typed)
     except LetterRefused as refusal:
@@ -106,7 +114,6 @@ async def _file(visit: Visit, letter: Letter, code: str) -> int:
         client_key=visit.client_key,
         code_hash=query_code.code_hash(code),
         at=visit.now,
-        letters_per_hour=visit.settings.mailbox_letters_per_hour,
     )
 
 
@@ -115,9 +122,11 @@ def _classify(text: str, repeat: bool) -> CaseDraftSuggestion:
 
 
 async def _refused_letter(
-    visit: Visit, typed: Mapping[str, str], refusal: LetterRefused
+    visit: Visit, typed: Mapping[str, str], refusal: LetterRefused, reserved: int | None
 ) -> web.Response:
-    if refusal.kind is not Refusal.THROTTLED:  # over the limit: no more rows for a flood
+    if reserved is not None:  # counted as a letter already: now as a refused one
+        await mailbox.release_letter(visit.db, reserved)
+    elif refusal.kind not in guard.UNCOUNTED:
         await mailbox.record(visit.db, visit.client_key, PublicAction.REJECTED, now=visit.now)
 
     def again(error: str, status: int) -> web.Response:
