@@ -30,7 +30,7 @@ from ivr.web.app import make_app
 from ivr.web.guard import access_of
 from ivr.web.presence import Telephony
 from ivr.web.state import ConsolePolicy
-from tests.test_callback_list import abandoned, answered, case_of
+from tests.test_callback_list import abandoned, answered, case_of, drafted_call
 from tests.test_db_calls import new_number
 from tests.test_web_console import PASSWORD, FakeClock, Sessions, add_user, csrf_of, login
 
@@ -46,7 +46,8 @@ ROUTES = [
 
 
 class FakeAmi:
-    """Originate answered by the agent's phone, refused, or held ringing until `release`."""
+    """Originate answered by the agent's phone, refused, held ringing until `ringing` is set,
+    or never answered (`no_reply`: as the real client reports a timeout or a lost link)."""
 
     def __init__(self) -> None:
         self.logged_in = asyncio.Event()
@@ -54,6 +55,8 @@ class FakeAmi:
         self.sent: list[dict[str, Any]] = []
         self.as_list: bool | None = None
         self.answer = True
+        self.no_reply = False
+        self.link_drops = False
         self.ringing: asyncio.Event | None = None
 
     async def action(
@@ -63,6 +66,11 @@ class FakeAmi:
         self.as_list = as_list
         if self.ringing is not None:
             await self.ringing.wait()
+        if self.link_drops:
+            self.logged_in.clear()
+        if self.no_reply:
+            waited = TimeoutError()
+            raise AmiError(f"AMI Originate got no reply in {timeout} s") from waited
         if not self.answer:
             raise AmiError("AMI Originate failed: Originate failed")
         return {"Response": "Success", "Message": "Originate successfully queued"}
@@ -199,7 +207,9 @@ async def test_an_agent_calls_back_and_the_reported_result_takes_the_caller_off(
         f"IVR_CALLBACK_DIAL=Local/{number}@citizen-sim/n",
         "IVR_CALLBACK_RING=25",
     ]
-    assert number not in sent["CallerID"] and console.ami.as_list is False
+    assert number not in sent["CallerID"]
+    # asynchronous: the manager session (and its pings) is not held while phones ring
+    assert sent["Async"] == "true" and console.ami.as_list is None
     listed = row(await console.listing(), call_id)
     assert listed is not None and listed["calling_agent"] == agent
 
@@ -353,29 +363,170 @@ async def test_notes_and_done_by_the_agent_who_called_or_the_office(console: Con
     assert row(await console.listing(), call_id) is None
 
 
-async def test_a_reporters_number_is_masked_for_agents_who_do_not_hold_the_draft(
+async def as_report(db: Sessions, case_id: int, **values: object) -> None:
+    """Make the case a report (检举/举报), with these other values."""
+    async with db.begin() as session:
+        changes = {"whistleblower": True, **values}
+        await session.execute(update(Case).where(Case.id == case_id).values(**changes))
+
+
+def ids_in(listing: Mapping[str, Any]) -> tuple[set[int], set[int]]:
+    """Every call id and every case id a listing shows."""
+    calls, cases = set(), set()
+    attempts = [*listing["recent"], *(item["last_attempt"] for item in listing["items"])]
+    for item in [*listing["items"], *filter(None, attempts)]:
+        calls.add(item["call_id"])
+        cases |= {item["case_id"], (item.get("case") or {}).get("id")}
+        calls |= {miss["call_id"] for miss in item.get("misses", ())}
+    return calls - {None}, cases - {None}
+
+
+async def test_a_number_with_a_report_and_an_ordinary_draft_is_masked_everywhere(
+    console: Console,
+) -> None:
+    """A reporter's later ordinary call must not lead agents to the report, nor back."""
+    now, number = console.clock.now, new_number()
+    report_call, report_id = await drafted_call(console.db, number, now - timedelta(days=1))
+    summary = "举报工地夜间施工"
+    values = {"status": "registered", "needs_callback": True, "summary": summary}
+    await as_report(console.db, report_id, **values)
+    call_id = await abandoned(console.db, number, now - timedelta(minutes=5))
+    draft_id = await case_of(console.db, call_id)
+    async with console.db.begin() as session:  # the name given on the ordinary call
+        named = update(Case).where(Case.id == draft_id).values(caller_name="钱某某")
+        await session.execute(named)
+    served = await answered(console.db, new_number(), now - timedelta(minutes=5))
+    await console.as_(Role.AGENT, interface=PHONE)
+    listing = await console.listing()
+    calls, cases = ids_in(listing)
+    assert number not in str(listing) and draft_id not in cases
+    assert not {call_id, report_call} & calls
+    masked = next(item for item in listing["items"] if item["case_id"] == report_id)
+    assert masked["caller_number"] == "***" and masked["identity_masked"]
+    assert masked["summary"] == summary and masked["case"]["whistleblower"]
+    assert [m["kind"] for m in masked["misses"]] == ["requested"], "the report's only"
+    assert masked["gave_up"] == 0 and masked["longest_wait_seconds"] is None
+    _, unlisted = await console.post("/api/callbacks/attempts", {"call_id": served})
+    for target in ({"call_id": call_id}, {"case_id": draft_id}, {"call_id": report_call}):
+        refused = await console.post("/api/callbacks/attempts", target)
+        assert refused == (409, unlisted), "refused as any number not on the list is"
+    assert console.ami.sent == []
+
+    status, attempt = await console.post("/api/callbacks/attempts", {"case_id": report_id})
+    assert status == 200 and attempt["caller_number"] == "***" and attempt["identity_masked"]
+    assert (attempt["call_id"], attempt["case_id"]) == (None, None)
+    assert number in console.ami.sent[-1]["Variable"][1], "the server still dials the number"
+    await console.post(f"/api/callbacks/attempts/{attempt['id']}/note", {"note": "钱某某约好明天"})
+    await console.as_(Role.AGENT, interface="PJSIP/8002")
+    listing = await console.listing()
+    calls, cases = ids_in(listing)
+    assert number not in str(listing) and draft_id not in cases
+    assert not {call_id, report_call} & calls
+    mine = next(a for a in listing["recent"] if a["id"] == attempt["id"])
+    assert mine["caller_number"] == "***" and mine["note"] == "***约好明天"
+
+    await console.as_(Role.OFFICE)
+    listing = await console.listing()
+    shown = row(listing, call_id)
+    assert shown is not None and shown["caller_number"] == number
+    assert shown["case_id"] == draft_id and not shown["identity_masked"]
+    mine = next(a for a in listing["recent"] if a["id"] == attempt["id"])
+    assert (mine["caller_number"], mine["case_id"]) == (number, draft_id)
+
+
+async def test_a_report_draft_is_masked_but_for_the_office_and_the_agent_holding_it(
     console: Console,
 ) -> None:
     number = new_number()
     call_id = await abandoned(console.db, number, console.clock.now)
     case_id = await case_of(console.db, call_id)
-    async with console.db.begin() as session:
-        summary = f"举报工地夜间施工，我的电话 {number}"
-        values = {"whistleblower": True, "summary": summary}
-        await session.execute(update(Case).where(Case.id == case_id).values(**values))
+    await as_report(console.db, case_id, summary=f"举报工地夜间施工，我的电话 {number}")
     await console.as_(Role.AGENT, interface=PHONE)
-    hidden = row(await console.listing(), call_id)
-    assert hidden is not None and hidden["caller_number"] == "***" and hidden["identity_masked"]
-    assert number not in str(hidden)
-    status, attempt = await console.post("/api/callbacks/attempts", {"call_id": call_id})
-    assert status == 200 and attempt["caller_number"] == "***", "dialled from the call's id"
-    assert number in console.ami.sent[-1]["Variable"][1], "the server still dials the number"
+    listing = await console.listing()
+    hidden = next(item for item in listing["items"] if item["case_id"] == case_id)
+    assert hidden["caller_number"] == "***" and hidden["identity_masked"]
+    assert number not in str(listing) and call_id not in ids_in(listing)[0]
+    status, attempt = await console.post("/api/callbacks/attempts", {"case_id": case_id})
+    assert status == 200 and attempt["caller_number"] == "***"
+    assert number in console.ami.sent[-1]["Variable"][1]
     await console.post(f"/api/callbacks/attempts/{attempt['id']}/note", {"note": f"回 {number}"})
     mine = next(a for a in (await console.listing())["recent"] if a["id"] == attempt["id"])
     assert number not in str(mine) and mine["note_redacted"]
+    await handlers(console.db, console.clock).on_user_event(reported(attempt["id"], "BUSY"))
+
+    holder = await console.as_(Role.AGENT, interface="PJSIP/8002")
+    async with console.db.begin() as session:
+        await session.execute(update(Case).where(Case.id == case_id).values(claimed_by=holder))
+    shown = row(await console.listing(), call_id)
+    assert shown is not None and shown["caller_number"] == number, "they speak with the caller"
     await console.as_(Role.OFFICE)
     shown = row(await console.listing(), call_id)
     assert shown is not None and shown["caller_number"] == number and number in shown["summary"]
+
+
+async def test_a_reporters_name_never_reaches_other_agents(console: Console) -> None:
+    number, contact = new_number(), new_number()
+    call_id = await abandoned(console.db, number, console.clock.now)
+    case_id = await case_of(console.db, call_id)
+    summary = f"我叫赵某某，举报工地夜间施工，回电 {contact}"
+    values = {"caller_name": "赵某某", "contact_phone": contact, "summary": summary}
+    await as_report(console.db, case_id, **values)
+    await console.as_(Role.AGENT, interface=PHONE)
+    listing = await console.listing()
+    assert "赵某某" not in str(listing) and contact not in str(listing)
+    assert number not in str(listing)
+    masked = next(item for item in listing["items"] if item["case_id"] == case_id)
+    assert "举报工地夜间施工" in masked["summary"], "the substance stays"
+
+
+async def test_a_masked_call_back_note_hides_the_reporters_name(console: Console) -> None:
+    """The agent who held the draft called back; once it is registered they see it masked."""
+    number, contact = new_number(), new_number()
+    call_id = await abandoned(console.db, number, console.clock.now)
+    case_id = await case_of(console.db, call_id)
+    holder = await console.as_(Role.AGENT, interface=PHONE)
+    values = {"caller_name": "赵某某", "contact_phone": contact, "claimed_by": holder}
+    await as_report(console.db, case_id, **values)
+    status, attempt = await console.post("/api/callbacks/attempts", {"call_id": call_id})
+    assert status == 200 and attempt["caller_number"] == number
+    await as_report(console.db, case_id, status="registered", claimed_by=None)
+    note = f"赵某某说明天上午方便，打 {contact}"
+    path = f"/api/callbacks/attempts/{attempt['id']}/note"
+    status, body = await console.post(path, {"note": note})
+    assert status == 200 and body["note_redacted"] and body["caller_number"] == "***"
+    assert "赵某某" not in str(body) and contact not in str(body) and number not in str(body)
+
+
+async def test_an_originate_without_a_reply_leaves_the_result_to_asterisk(
+    console: Console, clock: FakeClock
+) -> None:
+    """Our timeout is not the call's end: the dialplan's report still decides."""
+    call_id = await abandoned(console.db, new_number(), clock.now)
+    agent = await console.as_(Role.AGENT, interface=PHONE)
+    console.ami.no_reply = True
+    status, attempt = await console.post("/api/callbacks/attempts", {"call_id": call_id})
+    assert status == 200 and attempt["outcome"] == "placed" and attempt["in_progress"]
+    assert attempt["result_pending"] and "待定" in attempt["message"]
+    listed = row(await console.listing(), call_id)
+    assert listed is not None and listed["calling_agent"] == agent
+    await handlers(console.db, clock).on_user_event(reported(attempt["id"], "ANSWER", "30"))
+    after = await console.listing()
+    assert row(after, call_id) is None, "reached: off the list"
+    mine = next(a for a in after["recent"] if a["id"] == attempt["id"])
+    assert mine["outcome"] == "reached"
+
+
+async def test_a_link_lost_while_the_agents_phone_rings_leaves_the_result_pending(
+    console: Console, clock: FakeClock
+) -> None:
+    call_id = await abandoned(console.db, new_number(), clock.now)
+    await console.as_(Role.AGENT, interface=PHONE)
+    console.ami.no_reply = console.ami.link_drops = True
+    status, attempt = await console.post("/api/callbacks/attempts", {"call_id": call_id})
+    assert status == 200 and attempt["outcome"] == "placed" and attempt["result_pending"]
+    await handlers(console.db, clock).on_user_event(reported(attempt["id"], "NOANSWER"))
+    listed = row(await console.listing(), call_id)
+    assert listed is not None and listed["last_attempt"]["outcome"] == "no_answer"
 
 
 async def test_the_page_is_for_agents_and_the_office(console: Console) -> None:

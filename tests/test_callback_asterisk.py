@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from playwright.async_api import Browser
 
 from ivr.app import IvrRuntime
-from ivr.callback_dialer import place_callback
+from ivr.callback_dialer import Ring, place_callback
 from ivr.db import callback_views, calls, cases, users
 from ivr.db.callback_attempts import Target
 from ivr.db.callback_views import AttemptView
@@ -154,7 +154,7 @@ async def test_a_citizen_who_never_answers_is_recorded_and_stays_on_the_list(
     number = f"9{uuid.uuid4().int % 10**10:010d}"  # [citizen-sim]: 9… never answers
     call_id = await _gives_up_in_queue(runtime, citizens, number)
     settings = runtime.settings.with_overrides(callback_ring_seconds=4)
-    attempt = await place_callback(
+    placed = await place_callback(
         runtime.ami,
         settings,
         db,
@@ -163,7 +163,8 @@ async def test_a_citizen_who_never_answers_is_recorded_and_stays_on_the_list(
         interface=PATIENT_PHONE,
         clock=utc_now,
     )
-    assert attempt.outcome == "placed", "the agent's phone picked up"
+    attempt = placed.attempt
+    assert placed.ring is Ring.ANSWERED, "the agent's phone picked up"
     finished = await _result(runtime, attempt.id)
     assert finished.outcome == "no_answer"
     assert finished.case_id is not None

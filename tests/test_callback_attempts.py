@@ -160,3 +160,17 @@ async def test_a_note_too_long_or_for_no_attempt_is_refused(
         )
     with pytest.raises(RecordNotFound):
         await callback_attempts.annotate(db, 2_000_000_000, note="x", done=False, actor="li", at=t0)
+
+
+async def test_a_call_back_whose_result_never_came_can_be_marked_done_once_it_expires(
+    db_sessionmaker: Sessions, fresh_instant: Callable[[], datetime]
+) -> None:
+    """A lost Originate reply leaves the attempt placed; after RESULT_WAIT it may be closed."""
+    db, t0, number = db_sessionmaker, fresh_instant(), new_number()
+    attempt_id = await start(db, await abandoned(db, number, t0), t0)
+    later = t0 + RESULT_WAIT + timedelta(seconds=1)
+    done = await callback_attempts.annotate(
+        db, attempt_id, note="市民说已有人处理", done=True, actor="li", at=later
+    )
+    assert done.outcome == "placed" and done.note == "市民说已有人处理"
+    assert await row_of(db, number, later) is None

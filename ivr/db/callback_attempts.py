@@ -5,19 +5,22 @@ the new attempt are one transaction that first takes the number's lock (PostgreS
 advisory lock on the number; SQLite: every transaction begins IMMEDIATE, ivr.db.engine).
 The result is written once, however many ivr processes hear Asterisk report it: only a
 `placed` attempt takes one. Each step leaves an audit entry on the caller's case, if any.
+Who may call a reporter (举报) back, and through what, is the caller's rule (`MayCall`); a
+call back it refuses is refused in the same words as one not owed, which tells who reported
+no more than the list does.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.db import callback_views, callbacks
-from ivr.db.callback_views import AttemptView
+from ivr.db.callback_views import AttemptView, CallbackRow, CaseBrief
 from ivr.db.calls import Sessions
 from ivr.db.channel_models import CallbackAttempt, CallbackOutcome
 from ivr.db.models import Call, Case, CaseEvent, CaseEventKind
@@ -27,6 +30,7 @@ NOTE_LIMIT = 2000
 SYSTEM = "ivr"  # the actor of results Asterisk reports
 # The first key of the two-key advisory locks taken per number (any fixed 32-bit number).
 _LOCK_SPACE = 12345_05
+NOT_OWED = "该号码已不在回拨列表中：已回拨接通、再次来电已接通或已办结"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,18 +41,34 @@ class Target:
     case_id: int | None = None
 
 
+# Whether this call back may go ahead: the reports (举报) filed from the number, the target.
+MayCall = Callable[[Sequence[CaseBrief], Target], bool]
+
+
+def anyone(_reports: Sequence[CaseBrief], _target: Target) -> bool:
+    """No rule of who may call back (tests, tools without a viewer)."""
+    return True
+
+
 async def start_attempt(
-    sm: Sessions, target: Target, *, agent: str, interface: str, at: datetime
+    sm: Sessions,
+    target: Target,
+    *,
+    agent: str,
+    interface: str,
+    at: datetime,
+    may_call: MayCall = anyone,
 ) -> AttemptView:
-    """Record a call back as placed, unless the number is not owed one or is being called."""
+    """Record a call back as placed, unless the number is not owed one (or not to this
+    agent: `may_call`) or is being called."""
     async with sm.begin() as session:
         number = await _number_of(session, target)
         if not callbacks.diallable(number):
             raise ValidationError("该来电没有可回拨的号码（未显示号码或号码不完整）")
         await _lock_number(session, number)
         row = await callbacks.pending_row(session, number, now=at)
-        if row is None:
-            raise ClaimConflict("该号码已不在回拨列表中：已回拨接通、再次来电已接通或已办结")
+        if row is None or not may_call(await _reports(session, row), target):
+            raise ClaimConflict(NOT_OWED)
         busy = await callback_views.attempt_in_progress(session, number, now=at)
         if busy is not None:
             raise ClaimConflict(f"话务员 {busy.agent} 正在回拨该号码，请勿重复回拨")
@@ -98,7 +118,9 @@ async def annotate(
         attempt = await session.get(CallbackAttempt, attempt_id, with_for_update=True)
         if attempt is None:
             raise RecordNotFound(f"没有编号为 {attempt_id} 的回拨记录")
-        if done and attempt.outcome == CallbackOutcome.PLACED.value:
+        # a result that never came (RESULT_WAIT) stops holding the number, and its "done"
+        waiting = at - attempt.started_at < callback_views.RESULT_WAIT
+        if done and attempt.outcome == CallbackOutcome.PLACED.value and waiting:
             raise ClaimConflict("回拨尚未结束：通话结束、结果记录后才能办结")
         if note is not None:
             attempt.note = text
@@ -129,6 +151,14 @@ async def _number_of(session: AsyncSession, target: Target) -> str:
             raise RecordNotFound(f"没有编号为 {target.case_id} 的工单")
         return case.caller_number
     raise ValidationError("请指明要回拨的来电（call_id）或工单（case_id）")
+
+
+async def _reports(session: AsyncSession, row: CallbackRow) -> list[CaseBrief]:
+    """The reports filed from the row's number, and any among its misses' cases."""
+    filed = (await callback_views.reports_in(session, [row.number])).get(row.number, ())
+    known = {report.id for report in filed}
+    linked = [case for case in row.cases if case.whistleblower and case.id not in known]
+    return [*filed, *linked]
 
 
 async def _lock_number(session: AsyncSession, number: str) -> None:

@@ -1,12 +1,15 @@
 """What the call-back list shows (ivr.db.callbacks): the misses, the cases, the call backs.
 
-Frozen snapshots, not tied to a session, and the queries that read call backs.
+Frozen snapshots, not tied to a session, and the queries that read call backs and the reports
+(举报) filed from a number, which decide who may see it (ivr.web.callbacks_json).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+from collections import defaultdict
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select
@@ -43,6 +46,13 @@ class CaseBrief:
     summary: str
     whistleblower: bool
     claimed_by: str | None
+    # what else identifies a reporter, to redact wherever their number is masked
+    caller_name: str | None
+    contact_phone: str | None
+
+
+# A number's reports (举报), for the numbers that have any
+Reports = Mapping[str, tuple[CaseBrief, ...]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,8 +113,11 @@ class CallbackRow:
 
 def brief(case: Case | None) -> CaseBrief | None:
     """A loaded case as the list shows it."""
-    if case is None:
-        return None
+    return None if case is None else brief_of(case)
+
+
+def brief_of(case: Case) -> CaseBrief:
+    """A loaded case as the list shows it."""
     return CaseBrief(
         id=case.id,
         number=case.number,
@@ -114,7 +127,47 @@ def brief(case: Case | None) -> CaseBrief | None:
         summary=case.summary,
         whistleblower=case.whistleblower,
         claimed_by=case.claimed_by,
+        caller_name=case.caller_name,
+        contact_phone=case.contact_phone,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Callers:
+    """What the cases filed from some numbers tell of who calls from them."""
+
+    reports: Reports
+    given: Mapping[str, tuple[str, ...]]  # the names and call-back numbers any case gives
+
+
+async def callers_of(sm: Sessions, numbers: Collection[str]) -> Callers:
+    """The reports (举报) ever filed from these numbers, and what their cases name."""
+    async with sm() as session:
+        return Callers(await reports_in(session, numbers), await _given_in(session, numbers))
+
+
+async def reports_in(session: AsyncSession, numbers: Collection[str]) -> Reports:
+    """The reports (举报) ever filed from these numbers, by number."""
+    if not numbers:
+        return {}
+    query = select(Case).where(Case.whistleblower.is_(True), Case.caller_number.in_(list(numbers)))
+    found: defaultdict[str, list[CaseBrief]] = defaultdict(list)
+    for case in await session.scalars(query.order_by(Case.id)):
+        found[case.caller_number].append(brief_of(case))
+    return {number: tuple(reports) for number, reports in found.items()}
+
+
+async def _given_in(session: AsyncSession, numbers: Collection[str]) -> dict[str, tuple[str, ...]]:
+    if not numbers:
+        return {}
+    query = select(Case.caller_number, Case.caller_name, Case.contact_phone).where(
+        Case.caller_number.in_(list(numbers)),
+        Case.caller_name.is_not(None) | Case.contact_phone.is_not(None),
+    )
+    given: defaultdict[str, dict[str, None]] = defaultdict(dict)  # an ordered set per number
+    for number, *values in (await session.execute(query.distinct())).all():
+        given[number].update(dict.fromkeys(value for value in values if value))
+    return {number: tuple(values) for number, values in given.items()}
 
 
 async def recent_attempts(sm: Sessions, *, since: datetime, limit: int = 50) -> list[AttemptView]:

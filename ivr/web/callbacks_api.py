@@ -4,35 +4,42 @@ GET  /callbacks                          the page (ivr.web.callbacks_page, callb
 GET  /api/callbacks                      {"items": [caller rows], "recent": [call backs, 24 h]}
 POST /api/callbacks/attempts             {"call_id": n} or {"case_id": n}: ring the agent's
                                          phone, then the caller; answers once the agent
-                                         picked up (outcome "placed") or did not ("failed")
+                                         picked up (outcome "placed") or did not ("failed"),
+                                         or Asterisk did not say ("placed", result_pending)
 POST /api/callbacks/attempts/{id}/note   {"note": "...", "done": true}: what was agreed;
                                          `done` takes the caller off the list
+
+A reporter's (举报) number is masked for whoever may not see it (ivr.web.callbacks_json), who
+calls them back through the report's id only: their ordinary call or case is refused as not
+on the list.
 
 Errors, as {"error": "..."} in Chinese: 400 a body that is not what is asked, a number that
 cannot be dialled, a note too long; 403 another role, or another agent's call back; 404 no
 such call, case or call back; 409 no phone interface for this user, the caller is not (or no
-longer) on the list, another agent is calling them, a call back not yet over marked done;
-503 no telephony (AMI down).
+longer, or not through this target) on the list, another agent is calling them, a call back
+not yet over marked done; 503 no telephony (AMI down).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import structlog
 from aiohttp import web
 
-from ivr.callback_dialer import place_callback
+from ivr.callback_dialer import Ring, place_callback
 from ivr.db import callback_attempts, callback_views, callbacks
 from ivr.db.callback_attempts import Target
-from ivr.db.channel_models import CallbackOutcome
+from ivr.db.callback_views import AttemptView, CallbackRow
+from ivr.db.calls import Sessions
 from ivr.db.models import Role
 from ivr.errors import ClaimConflict, RecordNotFound, ValidationError
 from ivr.web import callbacks_page
-from ivr.web.callbacks_json import attempt_json, row_json
+from ivr.web.callbacks_json import Reporters, attempt_json, list_json, may_call
 from ivr.web.cases_api import MAX_ID
 from ivr.web.guard import logged_in, require_role
 from ivr.web.presence import telephony_key
@@ -43,6 +50,7 @@ log = structlog.get_logger(__name__)
 RECENT = timedelta(hours=24)
 UNAVAILABLE = "电话系统暂不可用（与 Asterisk 的管理连接中断），请稍后再试"
 NO_INTERFACE = "您的账号没有设置坐席分机（如 PJSIP/8001），无法回拨：请联系热线办设置"
+PENDING = "电话系统未及时确认回拨（管理连接超时或中断）：通话可能仍在进行，结果待定，稍后自动更新"
 BAD_TARGET = '请求须为 JSON，如 {"call_id": 123} 或 {"case_id": 45}'
 TARGET_NAMES = {"call_id": "来电", "case_id": "工单"}
 ATTEMPT_PATH = "/api/callbacks/attempts/{attempt_id:[0-9]{1,10}}"
@@ -63,11 +71,10 @@ async def callback_list(request: web.Request) -> web.StreamResponse:
     now = app[clock_key]()
     rows = await callbacks.callback_list(app[db_key], now=now)
     recent = await callback_views.recent_attempts(app[db_key], since=now - RECENT)
-    listed = {row.number for row in rows}
+    reporters = await _reporters(app[db_key], rows, recent)
     return web.json_response(
         {
-            "items": [row_json(row, viewer, now) for row in rows],
-            "recent": [attempt_json(a, viewer, now, listed=a.number in listed) for a in recent],
+            **list_json(rows, recent, reporters, viewer, now),
             "interface": viewer.interface,
             "ring_seconds": app[settings_key].callback_ring_seconds,
         }
@@ -85,7 +92,7 @@ async def call_back(request: web.Request) -> web.StreamResponse:
     if telephony is None or not telephony.ami.logged_in.is_set():
         raise web.HTTPServiceUnavailable(text=UNAVAILABLE)
     with _http_errors():
-        attempt = await place_callback(
+        placed = await place_callback(
             telephony.ami,
             app[settings_key],
             app[db_key],
@@ -93,12 +100,17 @@ async def call_back(request: web.Request) -> web.StreamResponse:
             agent=user.username,
             interface=user.interface,
             clock=app[clock_key],
+            may_call=functools.partial(may_call, user),
         )
-    if attempt.outcome is CallbackOutcome.FAILED and not telephony.ami.logged_in.is_set():
+    if placed.ring is Ring.REFUSED and not telephony.ami.logged_in.is_set():
         raise web.HTTPServiceUnavailable(text=UNAVAILABLE)
-    body = attempt_json(attempt, user, app[clock_key](), listed=True)
-    if attempt.outcome is CallbackOutcome.FAILED:
+    reporters = await _reporters(app[db_key], (), [placed.attempt])
+    body = attempt_json(placed.attempt, user, app[clock_key](), listed=True, reporters=reporters)
+    body["result_pending"] = placed.pending
+    if placed.ring is Ring.REFUSED:
         body["message"] = f"您的话机（{user.interface}）未接听或无法呼叫，未能回拨"
+    elif placed.pending:
+        body["message"] = PENDING
     return web.json_response(body)
 
 
@@ -118,7 +130,16 @@ async def note_attempt(request: web.Request) -> web.StreamResponse:
         )
     log.info("callback_noted", attempt_id=attempt_id, username=user.username, done=done)
     listed = await callbacks.is_owed(app[db_key], attempt.number, now=now)
-    return web.json_response(attempt_json(attempt, user, now, listed=listed))
+    reporters = await _reporters(app[db_key], (), [attempt])
+    return web.json_response(attempt_json(attempt, user, now, listed=listed, reporters=reporters))
+
+
+async def _reporters(
+    db: Sessions, rows: Iterable[CallbackRow], attempts: Iterable[AttemptView]
+) -> Reporters:
+    rows, attempts = list(rows), list(attempts)
+    numbers = {row.number for row in rows} | {attempt.number for attempt in attempts}
+    return Reporters.of(await callback_views.callers_of(db, numbers), rows, attempts)
 
 
 async def _json(request: web.Request) -> dict[str, Any]:

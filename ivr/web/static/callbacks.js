@@ -126,8 +126,10 @@
         say("cb-status", "");
         say("cb-error", attempt.message || "未能回拨");
       } else {
+        // pending: Asterisk did not confirm the call; its result still comes by itself
         watching = attempt.id;
-        say("cb-status", "您已接听，正在拨打市民，请稍候…");
+        say("cb-status", attempt.result_pending ? attempt.message :
+                         "您已接听，正在拨打市民，请稍候…");
       }
     } catch (e) {
       say("cb-status", "");
