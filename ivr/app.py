@@ -26,6 +26,7 @@ from ivr.handlers.callback_events import CallbackEvents
 from ivr.handlers.queue_events import QueueEventHandlers
 from ivr.handlers.reconcile import CallReconciler
 from ivr.handlers.screen_pop import ScreenPopHandlers, case_changed_notifier
+from ivr.hotspots.job import HotTopicJob
 from ivr.leased_job import LeasedJob
 from ivr.services import Services, utc_now
 from ivr.settings import Settings
@@ -122,6 +123,7 @@ class IvrRuntime:
         db, clock = self.services.db, self.services.clock
         self.followups = FollowUpScheduler(db, self.ami, self.settings, clock=clock)
         jobs: list[LeasedJob] = [UrgingScheduler(db, rules=rules, clock=clock)]
+        jobs.append(HotTopicJob(db, clock=clock))  # 热点预警
         if self.settings.followup_automatic:
             jobs.append(self.followups)
         for job in jobs:

@@ -1,8 +1,9 @@
-"""The agent's console page: queue state, the screen-pop with the case form, the work queue.
+"""The agent's console page: queue state, the screen-pop with the case form, the work queue,
+the knowledge base.
 
-Server-rendered skeleton; the scripts (presence.js, case_form.js, screen_pop.js,
-work_queue.js) fill it. The category and department choices come from the taxonomy the
-office edits, so the form offers what the classifier suggests.
+Server-rendered skeleton; the scripts (agent.js, case_form.js, screen_pop.js, work_queue.js,
+kb_common.js, kb_console.js) fill it. The category and department choices come from the
+taxonomy the office edits, so the form offers what the classifier suggests.
 """
 
 from __future__ import annotations
@@ -14,8 +15,15 @@ from ivr.db.models import CaseChannel, Priority, Role
 from ivr.db.users import UserView
 from ivr.handlers.agent_presence import PAUSE_REASONS
 
-SCRIPTS = ("agent.js", "case_form.js", "screen_pop.js", "work_queue.js")
-STYLES = ("agent.css",)
+SCRIPTS = (
+    "agent.js",
+    "case_form.js",
+    "screen_pop.js",
+    "work_queue.js",
+    "kb_common.js",
+    "kb_console.js",
+)
+STYLES = ("agent.css", "kb.css")
 PRIORITY_LABELS = {
     Priority.NORMAL: "一般件",
     Priority.URGENT: "急阅件",
@@ -36,6 +44,7 @@ def agent_console(user: UserView, *, telephony: bool, taxonomy: Taxonomy | None 
     return f"""<div class="console">
 <div class="side">
 {side}
+{_kb_panel()}
 </div>
 <div class="work">
 {_pop_panel()}
@@ -65,6 +74,29 @@ def _pop_panel() -> str:
 </section>"""
 
 
+def _kb_panel() -> str:
+    # the articles the caller's words suggest, a search box, and 以此答复 (kb_console.js)
+    return """<section id="kb-panel">
+<h2>知识库 <a href="/kb" target="_blank" rel="noopener" class="muted">打开知识库</a></h2>
+<h3>推荐文章</h3>
+<p id="kb-suggest-empty" class="muted">来电弹屏后，按来电诉求推荐相关文章。</p>
+<ol id="kb-suggestions" class="kb-hits"></ol>
+<form id="kb-search" role="search">
+<label for="kb-q">搜索知识库</label>
+<input type="search" id="kb-q" maxlength="200"> <button type="submit">搜索</button>
+</form>
+<p id="kb-error" class="error" role="alert" hidden></p>
+<ol id="kb-results" class="kb-hits"></ol>
+<article id="kb-article" hidden>
+<h3 id="kb-article-title"></h3>
+<p id="kb-article-meta" class="muted"></p>
+<div id="kb-article-body" class="kb-body"></div>
+<button type="button" id="kb-answer" disabled>以此答复</button>
+<span class="muted">登记为咨询并当场办结（首次来电解决），不再交办</span>
+</article>
+</section>"""
+
+
 def _work_queue_panel() -> str:
     return """<section id="work-queue">
 <h2>待处理工单 <span id="wq-count" class="muted"></span></h2>
@@ -86,8 +118,8 @@ def _case_form(taxonomy: Taxonomy) -> str:
         | {route.department for c in taxonomy.categories for route in c.routes}
     )
     department_options = "".join(f'<option value="{escape(d)}">' for d in departments)
-    priorities = _options({p.value: label for p, label in PRIORITY_LABELS.items()})
-    channels = _options({c.value: label for c, label in MANUAL_CHANNEL_LABELS.items()})
+    priorities = options({p.value: label for p, label in PRIORITY_LABELS.items()})
+    channels = options({c.value: label for c, label in MANUAL_CHANNEL_LABELS.items()})
     # the registration's answer stays visible after the form closes
     return f"""<p id="case-done" class="done" role="status" hidden></p>
 <form id="case-form" hidden novalidate>
@@ -128,7 +160,8 @@ def _case_form(taxonomy: Taxonomy) -> str:
 </form>"""
 
 
-def _options(choices: dict[str, str]) -> str:
+def options(choices: dict[str, str]) -> str:
+    """<option>s of a select: value → label, escaped."""
     return "".join(
         f'<option value="{escape(value)}">{escape(label)}</option>'
         for value, label in choices.items()
@@ -139,7 +172,7 @@ def presence_panel(user: UserView) -> str:
     """The agent's queue state and its buttons (driven by agent.js)."""
     if not user.interface:
         return '<p class="error">未配置坐席分机，无法签入队列，请联系热线办。</p>'
-    options = _options(PAUSE_REASONS)
+    reasons = options(PAUSE_REASONS)
     return f"""<section id="presence" aria-live="polite">
 <h2>坐席状态</h2>
 <p><strong id="presence-state">正在读取…</strong> <span id="presence-since"></span>
@@ -147,7 +180,7 @@ def presence_panel(user: UserView) -> str:
 <p id="presence-error" class="error" role="alert" hidden></p>
 <button type="button" id="presence-ready">就绪</button>
 <label for="presence-reason">暂停原因</label>
-<select id="presence-reason">{options}</select>
+<select id="presence-reason">{reasons}</select>
 <button type="button" id="presence-pause">暂停</button>
 <button type="button" id="presence-leave">退出队列</button>
 </section>

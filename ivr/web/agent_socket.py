@@ -13,21 +13,23 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import functools
 import json
 import time
 from typing import Any
 
 import structlog
 from aiohttp import WSMsgType, web
-from yarl import URL
 
 from ivr.db import screen_pops, web_sessions
 from ivr.db.calls import Sessions
 from ivr.db.models import Role
 from ivr.db.users import UserView
 from ivr.errors import RecordNotFound
+from ivr.web import kb_api
 from ivr.web.case_json import pop_json
 from ivr.web.guard import SESSION_COOKIE, logged_in, require_role
+from ivr.web.origin import is_own_site
 from ivr.web.pop_bus import Notice, NoticeKind, pop_bus_key
 from ivr.web.state import clock_key, db_key, policy_key
 
@@ -116,22 +118,8 @@ def _check_origin(request: web.Request) -> None:
     origin = request.headers.get("Origin")
     if origin is None:
         raise web.HTTPForbidden(text="WebSocket without an Origin header")
-    expected = request.config_dict[policy_key].public_origin or _own_origin(request)
-    if _normal(origin) != expected:
+    if not is_own_site(request, origin):
         raise web.HTTPForbidden(text=f"WebSocket from another site ({origin[:100]}) refused")
-
-
-def _own_origin(request: web.Request) -> str:
-    return _normal(f"{request.scheme}://{request.host}")
-
-
-def _normal(origin: str) -> str:
-    """scheme://host:port with the port spelled out; "" for anything unparseable."""
-    try:
-        url = URL(origin)
-        return f"{url.scheme}://{url.host}:{url.port}" if url.host else ""
-    except ValueError:
-        return ""
 
 
 class PopFeed:
@@ -143,6 +131,8 @@ class PopFeed:
         self.user = user
         self.db: Sessions = request.config_dict[db_key]
         self.timings = request.config_dict[timings_key]
+        # each pop carries the articles its transcript suggests, refreshed with the pop
+        self.suggest = functools.partial(kb_api.suggest, request)
 
     async def run(self, notices: asyncio.Queue[Notice]) -> None:
         """Send the open pops, then follow the notices until the socket closes.
@@ -205,7 +195,7 @@ class PopFeed:
             await self._send({"type": "close", "pop_id": pop.id})
             return
         try:
-            message = await pop_json(self.db, pop, self.user)
+            message = await pop_json(self.db, pop, self.user, self.suggest)
         except RecordNotFound:  # the case was deleted under it
             return
         await self._send(message)

@@ -14,6 +14,7 @@ from ivr.db.engine import utcnow
 from ivr.settings import Settings
 from ivr.web import (
     agent_socket,
+    alerts_routes,
     api,
     assets,
     callbacks_api,
@@ -21,10 +22,12 @@ from ivr.web import (
     duty_api,
     duty_pages,
     followup_api,
+    kb_api,
     login,
     mailbox_public,
     pages,
     presence,
+    stats_pages,
     urging_api,
     urging_pages,
     wallboard,
@@ -131,6 +134,9 @@ def _add_console(
     urging_pages.add_routes(router)
     mailbox_public.add_routes(router)
     agent_socket.add_routes(app)
+    kb_api.add_routes(app)
+    alerts_routes.add_routes(router)
+    stats_pages.add_routes(router)
 
 
 async def _prepare_dummy_hash(app: web.Application) -> None:

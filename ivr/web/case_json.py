@@ -7,6 +7,7 @@ registration answer cannot disagree about what is masked.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,8 @@ from ivr.db.models import Role
 from ivr.db.screen_pops import PopView
 from ivr.db.users import UserView
 
+# What suggests knowledge-base articles for a case (ivr.web.kb_api.suggest, bound to a request).
+Suggest = Callable[[Mapping[str, Any]], Awaitable[list[dict[str, Any]]]]
 HISTORY_LIMIT = 10
 CASE_FIELDS = (
     "id",
@@ -115,13 +118,17 @@ async def case_bundle(
     }
 
 
-async def pop_json(sm: Sessions, pop: PopView, viewer: UserView) -> dict[str, Any]:
-    """A screen-pop message for the agent's page."""
+async def pop_json(
+    sm: Sessions, pop: PopView, viewer: UserView, suggest: Suggest | None = None
+) -> dict[str, Any]:
+    """A screen-pop message for the agent's page, with the knowledge-base articles `suggest`
+    finds for the case as the viewer sees it."""
     case = await cases.get_case(sm, pop.case_id)
     bundle = await case_bundle(sm, case, viewer, holds=pop.is_open, call_uniqueid=pop.call_uniqueid)
     fields = dataclasses.asdict(pop)
     pop_fields = {k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()}
-    return {"type": "pop", "pop": pop_fields, **bundle}
+    suggestions = await suggest(bundle["case"]) if suggest is not None else []
+    return {"type": "pop", "pop": pop_fields, **bundle, "suggestions": suggestions}
 
 
 async def holds(sm: Sessions, viewer: UserView, case_id: int) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 from sqlalchemy import select
@@ -54,11 +54,42 @@ async def get_case(request: web.Request) -> web.StreamResponse:
     return web.json_response(await case_bundle(db, case, user, holds=holds, call_uniqueid=uniqueid))
 
 
+class Asked(NamedTuple):
+    """A registration someone may make: the request's body, its version and its edits."""
+
+    body: dict[str, Any]
+    version: int
+    fields: dict[str, object]
+
+
 @require_role(Role.AGENT, Role.OFFICE, Role.LEADER)
 async def register_case(request: web.Request) -> web.StreamResponse:
     """受理: the edits and the registration in one step, refused on a stale version."""
     db, user = request.config_dict[db_key], logged_in(request).user
     case_id = path_id(request, "case_id")
+    asked = await registration_asked(request, case_id)
+    try:
+        done = await registration.register_draft(
+            db,
+            case_id,
+            actor=user.username,
+            edits=asked.fields,
+            expected_version=asked.version,
+            at=request.config_dict[clock_key](),
+            timezone=request.config_dict[policy_key].timezone.key,
+        )
+    except StaleEdit as exc:
+        raise web.HTTPConflict(text=str(exc)) from exc
+    except ValidationError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from exc
+    await announce_closed(request, done.closed_pops)
+    return web.json_response({"case": case_json(done.case, user, holds=True)})
+
+
+async def registration_asked(request: web.Request, case_id: int) -> Asked:
+    """What a registration request asks, once the user may register this case (400, 403 for
+    a draft they do not hold, 404 for no such case)."""
+    db, user = request.config_dict[db_key], logged_in(request).user
     body = await json_body(request)
     version, fields = body.get("version"), _fields(body)
     if not isinstance(version, int) or isinstance(version, bool):
@@ -73,22 +104,7 @@ async def register_case(request: web.Request) -> web.StreamResponse:
         fields["leader_handled"] = True
     elif user.role is Role.AGENT:
         fields.pop("leader_handled", None)
-    try:
-        done = await registration.register_draft(
-            db,
-            case_id,
-            actor=user.username,
-            edits=fields,
-            expected_version=version,
-            at=request.config_dict[clock_key](),
-            timezone=request.config_dict[policy_key].timezone.key,
-        )
-    except StaleEdit as exc:
-        raise web.HTTPConflict(text=str(exc)) from exc
-    except ValidationError as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from exc
-    await _announce_closed(request, done.closed_pops)
-    return web.json_response({"case": case_json(done.case, user, holds=True)})
+    return Asked(body, version, fields)
 
 
 @require_role(Role.AGENT, Role.OFFICE)
@@ -125,7 +141,7 @@ async def dismiss_pop(request: web.Request) -> web.StreamResponse:
     closed = await screen_pops.close_pops(
         db, pop.case_id, reason=PopClose.DISMISSED, at=now, username=user.username
     )
-    await _announce_closed(request, closed)
+    await announce_closed(request, closed)
     return web.json_response({"closed": [gone.id for gone in closed]})
 
 
@@ -141,7 +157,8 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Content-Type": "audio/wav"})
 
 
-async def _announce_closed(request: web.Request, pops: list[screen_pops.PopView]) -> None:
+async def announce_closed(request: web.Request, pops: list[screen_pops.PopView]) -> None:
+    """Tell the pages showing these pops that they are closed."""
     bus = request.config_dict[pop_bus_key]
     for pop in pops:
         await bus.publish(Notice(pop.username, NoticeKind.CLOSE, pop.id, pop.case_id))

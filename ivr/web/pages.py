@@ -27,7 +27,9 @@ ROLE_HOME = {
 OFFICE_NAV = (
     '<nav><a href="/workflow/dispatch">交办</a> · <a href="/workflow/supervision">督办</a>'
     ' · <a href="/workflow/notices">通报</a> · <a href="/duty">领导接听日值班安排</a>'
-    ' · <a href="/wallboard">话务大屏</a> · <a href="/callbacks">漏接回拨</a></nav>'
+    ' · <a href="/wallboard">话务大屏</a> · <a href="/callbacks">漏接回拨</a>'
+    ' · <a href="/kb">知识库</a> · <a href="/alerts">热点预警</a>'
+    ' · <a href="/stats">统计分析</a></nav>'
 )
 DEPARTMENT_LINKS = (
     '<a href="/workflow/cases">本单位工单</a>',

@@ -18,6 +18,7 @@ from aiohttp import web
 from ivr.db.models import Role
 from ivr.db.wallboard import ANSWER_THRESHOLD_SECONDS, Figures, Tally, wallboard_figures
 from ivr.handlers.agent_presence import AgentState
+from ivr.web.alerts_api import wallboard_alerts
 from ivr.web.guard import logged_in, require_role
 from ivr.web.html import page
 from ivr.web.pages import user_bar
@@ -46,7 +47,7 @@ async def wallboard_page(request: web.Request) -> web.StreamResponse:
         header=user_bar(session),
         csrf_token=session.csrf_token,
         scripts=("wallboard.js",),
-        styles=("wallboard.css",),
+        styles=("wallboard.css", "alerts.css"),
         wide=True,
     )
 
@@ -58,6 +59,7 @@ async def wallboard_api(request: web.Request) -> web.StreamResponse:
     zone = app[policy_key].timezone
     figures = await wallboard_figures(app[db_key], now=app[clock_key](), zone=zone)
     body = figures_json(figures) | {"timezone": zone.key, "agents": agent_counts(request)}
+    body["alerts"] = await wallboard_alerts(app[db_key])  # 热点预警
     return web.json_response(body)
 
 
@@ -144,6 +146,8 @@ def _body() -> str:
 <p id="wb-telephony" class="offline" hidden>电话系统未连接</p>{agents}</div></section>
 <section class="row"><h2>今日 <span id="wb-day"></span></h2>
 <div class="tiles">{today}</div></section>
+<section class="row"><h2>热点预警</h2><div class="tiles">{_tile("alerts_open", "待处理预警", "条")}
+<div class="tile wb-alert-list"><span>最新预警</span><ul id="wb-alerts"></ul></div></div></section>
 <p id="wb-footer"><span id="wb-updated">正在读取…</span> <span id="wb-stale"></span></p>
 </div>
 """

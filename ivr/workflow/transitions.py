@@ -7,6 +7,7 @@
                             returned ─redispatch→ dispatched
     replied / followed_up ─reopen (重新办理)→ dispatched, to the same department
     registered / dispatched / handling / returned ─merge (并单)→ merged ─unmerge→ registered
+    draft ─answer (当场答复: a 咨询 answered from the knowledge base)→ archived, in one step
 
 The office dispatches (agents too when the settings allow), decides returns and
 extensions, records follow-ups, reopens and archives; a department accepts, returns,
@@ -14,8 +15,10 @@ asks for an extension, writes notes and replies on its own current assignment (r
 extensions and the reply are the lead department's); the system (the follow-up call)
 records follow-ups and reopens. The office merges duplicates (并单) into a main case and
 may undo it while the merged case waits (ivr.workflow.merge_rules checks the main case).
-Archived cases are read-only. `refusal` is pure: the repository builds the `Situation` from
-the database and asks.
+Whoever takes the call (agent, duty leader, office) may answer a consultation at first
+contact: the draft is registered and archived at once and never reaches a department
+(`answer_refusal`). Archived cases are read-only. `refusal` is pure: the repository builds
+the `Situation` from the database and asks.
 """
 
 from __future__ import annotations
@@ -167,6 +170,7 @@ RULES: Mapping[Action, Who] = {
     Action.MERGE: {Party.OFFICE: MERGEABLE},
     Action.UNMERGE: {Party.OFFICE: frozenset({S.MERGED})},
 }
+READ_ONLY = "工单已归档，归档后只读，不能再办理"
 LEAD_ONLY = frozenset({Action.RETURN, Action.REQUEST_EXTENSION, Action.REPLY})
 # Archiving before a follow-up (a question answered on the phone, a citizen never reached)
 # is the office's judgement, and must say why.
@@ -177,7 +181,7 @@ def refusal(action: Action, party: Party, situation: Situation) -> ActionRefused
     """Why `party` may not take `action` now, or None when it may."""
     status = situation.status
     if status is S.ARCHIVED:
-        return _conflict("工单已归档，归档后只读，不能再办理")
+        return _conflict(READ_ONLY)
     if status is S.DRAFT:
         return _conflict("工单尚未受理，请先受理登记")
     allowed = RULES[action]
@@ -230,6 +234,23 @@ _NEXT = {
     Action.MERGE: S.MERGED,
     Action.UNMERGE: S.REGISTERED,  # its old assignments ended with the merge: dispatch anew
 }
+
+
+# 当场答复: who may register a draft and close it at once as a consultation answered from
+# the knowledge base, and the status it ends in (no department, no follow-up call).
+ANSWERING = frozenset({Party.AGENT, Party.LEADER, Party.OFFICE})
+ANSWERED = S.ARCHIVED
+
+
+def answer_refusal(party: Party, status: CaseStatus) -> ActionRefused | None:
+    """Why `party` may not answer a case at first contact (当场答复) now, or None."""
+    if party not in ANSWERING:
+        return _forbidden(f"{_party_label(party)}不能当场答复")
+    if status is S.ARCHIVED:
+        return _conflict(READ_ONLY)
+    if status is not S.DRAFT:
+        return _conflict(f"工单当前为“{STATUS_LABELS[status]}”，只有待受理的来电可以当场答复")
+    return None
 
 
 def _department_refusal(action: Action, situation: Situation) -> ActionRefused | None:

@@ -1,6 +1,7 @@
 "use strict";
 // The case form: shows a case (from a pop, a claim or a blank manual case), keeps what the
-// agent typed when newer data arrives (and marks what changed), and registers (受理) it.
+// agent typed when newer data arrives (and marks what changed), and registers (受理) it, or
+// answers it with a knowledge-base article (当场答复, kb_console.js asks).
 window.ivrCaseForm = (() => {
   const $ = (id) => document.getElementById(id);
   const form = $("case-form");
@@ -15,7 +16,7 @@ window.ivrCaseForm = (() => {
   let shown = null;  // {caseId, version, mode, popId, editable}
   let busy = false;  // a request about the shown case is in flight
   const dirty = new Set();
-  const listeners = {registered: [], closed: []};
+  const listeners = {registered: [], closed: [], shown: [], cleared: []};
 
   const readField = (name) => {
     const el = input(name);
@@ -87,6 +88,7 @@ window.ivrCaseForm = (() => {
     $("case-dismiss").hidden = options.mode !== "pop";
     $("case-release").hidden = options.mode !== "claim";
     setButtons();
+    listeners.shown.forEach((f) => f(bundle, options));
   };
 
   const showManual = () => {
@@ -107,6 +109,7 @@ window.ivrCaseForm = (() => {
     $("case-release").hidden = true;
     ["case-error", "case-done", "case-updated"].forEach((id) => message(id, ""));
     setButtons();
+    listeners.cleared.forEach((f) => f());
   };
 
   const clear = () => {
@@ -115,6 +118,7 @@ window.ivrCaseForm = (() => {
     form.hidden = true;
     form.dataset.caseId = "";
     message("case-updated", "");
+    listeners.cleared.forEach((f) => f());
   };
 
   const post = async (path, body) => {
@@ -165,9 +169,14 @@ window.ivrCaseForm = (() => {
     }
   };
 
-  const register = () => act((target) => {
+  const typed = () => {
     const fields = {};
     FIELDS.forEach((name) => { fields[name] = readField(name); });
+    return fields;
+  };
+
+  const register = () => act((target) => {
+    const fields = typed();
     if (target.mode === "manual") {
       return post("/api/cases", {channel: $("f-channel").value,
                                  caller_number: $("f-caller_number").value, fields});
@@ -175,6 +184,15 @@ window.ivrCaseForm = (() => {
     return post("/api/cases/" + target.caseId + "/register", {version: target.version, fields});
   }, (data, target) => {
     message("case-done", "已受理，工单号 " + data.case.number);
+    listeners.registered.forEach((f) => f(data.case, target));
+  });
+
+  // 以此答复: registered as a consultation answered with `article`, closed at once
+  const answer = (article) => act((target) => post("/api/cases/" + target.caseId + "/answer", {
+    version: target.version, fields: typed(), article_id: article.id,
+  }), (data, target) => {
+    message("case-done", "已当场答复（咨询，首次来电解决），工单号 " + data.case.number +
+            "，依据《" + data.article.title + "》");
     listeners.registered.forEach((f) => f(data.case, target));
   });
 
@@ -194,7 +212,7 @@ window.ivrCaseForm = (() => {
   });
 
   return {
-    show, showManual, clear, post,
+    show, showManual, clear, post, answer,
     current: () => shown,
     isDirty: () => dirty.size > 0 || busy,
     on: (name, f) => listeners[name].push(f),

@@ -58,6 +58,17 @@
     $("wb-day").textContent = data.service_day;
   };
 
+  // 热点预警: how many alerts are open (red when any), and the newest titles, as text
+  const renderAlerts = (alerts) => {
+    if (!alerts) return;
+    show("alerts_open", count(alerts.open), alerts.open > 0);
+    $("wb-alerts").replaceChildren(...alerts.newest.map((alert) => {
+      const item = document.createElement("li");
+      item.textContent = alert.kind_label + "：" + alert.title;
+      return item;
+    }));
+  };
+
   // times in the hotline's zone (the server says which), whatever the screen's setting
   let timeZone;
   const clock = (date) => date.toLocaleTimeString("zh-CN", {hour12: false, timeZone});
@@ -106,6 +117,7 @@
       renderQueue(data);
       renderAgents(data.agents);
       renderToday(data);
+      renderAlerts(data.alerts);
       renderFooter(data);
       showError("");
     } catch (error) {
