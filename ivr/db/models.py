@@ -343,3 +343,9 @@ class CaseNumberCounter(Base):
 
     day: Mapped[date] = mapped_column(primary_key=True)
     value: Mapped[int]
+
+
+# Case refers to kb_articles: its table must be in the metadata wherever cases are used,
+# also in a process that imports nothing else (a script, a worker). At the end: the module
+# needs Base from here.
+from ivr.db import insight_models as _insight_models  # noqa: E402, F401
